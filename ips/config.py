@@ -34,7 +34,7 @@ def patch_grid_shape(height: int, width: int, size: int, stride: int) -> tuple[i
     Patches start at 0, stride, 2*stride, ... and the grid covers the whole image: where the last
     patch would run past the border, the image is zero-padded at the bottom and right (never
     cropped, so an object at the border is never lost). For patch 75 on 1200x1600 this gives
-    16 x 22 patches, the last column covering 1575..1650 of which 25 pixels are padding.
+    16 x 22 patches, the last column covering 1575..1650, of which 50 pixels are padding.
     """
     rows = max(1, math.ceil((height - size) / stride) + 1) if height > size else 1
     cols = max(1, math.ceil((width - size) / stride) + 1) if width > size else 1
