@@ -1,0 +1,220 @@
+"""Iterative patch selection: a pure, no-grad top-``memory_size`` over a stream of patches.
+
+The IPS loop (Bergner et al. 2023, Algorithm 1): the memory starts as the first ``memory_size`` patches
+visited; then ``iteration_size`` new patches at a time are embedded, the memory and the new patches are
+scored together, and the ``memory_size`` best are kept. Only the memory and one chunk are ever held, with
+their embeddings (the memory's are cached, not recomputed), so peak memory grows with
+``memory_size + iteration_size`` and not with the number of patches N.
+
+Sources: a tensor [B, N, C, P, P]; an object with ``num_patches`` and ``take(indices)`` that cuts patches
+on demand (``ips.data.patches.ImagePatches``, ``TensorPatches``); or an iterable of chunks [B, k, C, P, P]
+in index order (``(indices, chunk)`` pairs such as ``ImagePatches.chunks`` are accepted too).
+
+Ties keep the patch visited first (a stable sort), so with ``shuffle=True`` (a random visiting order per
+image, drawn from ``generator``) ties are broken at random. The function switches no module's mode:
+call it inside ``ips.model.evaluating(model)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from ips.data.patches import TensorPatches
+
+Chunk = tuple[Tensor, Tensor]  # (indices [B, k] int64, patches [B, k, C, P, P])
+
+
+class Selection(NamedTuple):
+    """What the selection pass keeps, best first."""
+
+    indices: Tensor  # [B, M] int64: each kept patch's index in the patch grid
+    scores: Tensor  # [B, M]: its score in the last iteration (memory and last chunk scored together)
+    patches: Tensor  # [B, M, C, P, P], on the source's device
+    all_scores: Tensor | None = None  # [B, N]: the score each patch got in the iteration it was scanned
+
+
+# ------------------------------------------------------------------------------------------ sources
+
+
+def _is_random_access(source: object) -> bool:
+    return hasattr(source, "num_patches") and hasattr(source, "take")
+
+
+def _batch_size(source) -> int:
+    batch = getattr(source, "batch_size", None)
+    return batch if batch is not None else source.take(torch.arange(1)).shape[0]
+
+
+def _shuffled_order(source, generator: torch.Generator | None) -> Tensor:
+    """A random visiting order per image: [B, N] int64, drawn from ``generator``."""
+    batch, count = _batch_size(source), source.num_patches
+    return torch.stack([torch.randperm(count, generator=generator) for _ in range(batch)])  # [B, N]
+
+
+def _random_access_chunks(source, order: Tensor | None, sizes: Iterator[int]) -> Iterator[Chunk]:
+    """Chunks of ``source`` of the given sizes, in visiting ``order`` [B, N] (None: index order)."""
+    start, count = 0, source.num_patches
+    while start < count:
+        stop = min(start + next(sizes), count)
+        indices = torch.arange(start, stop) if order is None else order[:, start:stop]  # [k] or [B, k]
+        patches = source.take(indices)  # [B, k, C, P, P]
+        yield indices.to(patches.device).expand(patches.shape[0], -1), patches  # [B, k], [B, k, C, P, P]
+        start = stop
+
+
+def _indexed(chunks: Iterable) -> Iterator[Chunk]:
+    """Chunks [B, k, C, P, P] in index order (or (indices, chunk) pairs) -> (indices [B, k], chunk)."""
+    start = 0
+    for item in chunks:
+        indices, patches = item if isinstance(item, (tuple, list)) else (None, item)
+        if patches.dim() != 5:
+            raise ValueError(f"each chunk must be [B, k, C, P, P], got shape {tuple(patches.shape)}")
+        batch, length = patches.shape[:2]
+        if indices is None:
+            indices = torch.arange(start, start + length, device=patches.device)
+        indices = indices.to(patches.device).expand(batch, length)  # [k] or [B, k] -> [B, k]
+        start += length
+        yield indices, patches
+
+
+def _regroup(chunks: Iterator[Chunk], sizes: Iterator[int]) -> Iterator[Chunk]:
+    """The same patches in chunks of exactly the given sizes (the last one may be shorter)."""
+    pending: list[Chunk] = []
+    held = 0
+    size = next(sizes)
+    for chunk in chunks:
+        pending.append(chunk)
+        held += chunk[0].shape[1]
+        while held >= size:
+            indices, patches = torch.cat([i for i, _ in pending], 1), torch.cat([p for _, p in pending], 1)
+            yield indices[:, :size], patches[:, :size]  # [B, size], [B, size, C, P, P]
+            pending = [(indices[:, size:], patches[:, size:])] if held > size else []
+            held -= size
+            size = next(sizes)
+    if held:
+        yield torch.cat([i for i, _ in pending], 1), torch.cat([p for _, p in pending], 1)
+
+
+def _chunk_sizes(memory_size: int, iteration_size: int) -> Iterator[int]:
+    yield memory_size
+    while True:
+        yield iteration_size
+
+
+def _stream(source, memory_size: int, iteration_size: int, shuffle: bool, generator) -> Iterator[Chunk]:
+    """Any source as (indices [B, k], patches [B, k, C, P, P]): memory_size first, then iteration_size."""
+    sizes = _chunk_sizes(memory_size, iteration_size)
+    if isinstance(source, Tensor):
+        if source.dim() != 5:
+            raise ValueError(f"a tensor source must be [B, N, C, P, P], got shape {tuple(source.shape)}")
+        source = TensorPatches(source)
+    if _is_random_access(source):
+        if source.num_patches < 1:
+            raise ValueError("the patch source holds no patches; check the image and patch sizes")
+        order = _shuffled_order(source, generator) if shuffle else None
+        return _random_access_chunks(source, order, sizes)
+    if shuffle:
+        raise ValueError(
+            "shuffle=True needs a source with num_patches and take(indices) (e.g. ImagePatches): an iterator "
+            "of chunks can only be visited in order; pass ImagePatches or set selection.shuffle=False"
+        )
+    if not isinstance(source, Iterable):
+        raise TypeError(
+            f"cannot select patches from {type(source).__name__}: pass a tensor [B, N, C, P, P], an object "
+            "with num_patches and take(indices) (ImagePatches), or an iterable of chunks [B, k, C, P, P]"
+        )
+    return _regroup(_indexed(source), sizes)
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _gather(values: Tensor, keep: Tensor) -> Tensor:
+    """Rows ``keep`` [B, M] of ``values`` [B, K, ...] -> [B, M, ...], on ``values``' device."""
+    keep = keep.to(values.device)
+    index = keep.view(*keep.shape, *([1] * (values.dim() - 2))).expand(-1, -1, *values.shape[2:])
+    return torch.gather(values, 1, index)  # [B, M, ...]
+
+
+def _best(scores: Tensor, memory_size: int) -> Tensor:
+    """Positions [B, M] of the ``memory_size`` highest ``scores`` [B, K], best first; ties: earlier first."""
+    order = torch.sort(scores, dim=1, descending=True, stable=True).indices  # [B, K]
+    return order[:, :memory_size]  # [B, M]
+
+
+def _check_sizes(memory_size: int, iteration_size: int) -> None:
+    for name, value in (("memory_size", memory_size), ("iteration_size", iteration_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+# ------------------------------------------------------------------------------------------ the loop
+
+
+@torch.no_grad()
+def select_patches(
+    source,
+    embed: Callable[[Tensor], Tensor],
+    score: Callable[[Tensor, Tensor], Tensor],
+    memory_size: int,
+    iteration_size: int,
+    shuffle: bool = False,
+    generator: torch.Generator | None = None,
+    return_all_scores: bool = False,
+) -> Selection:
+    """Keep the ``memory_size`` best-scoring of N patches, scanning ``iteration_size`` at a time.
+
+    Args:
+        source: Tensor [B, N, C, P, P], an object with ``num_patches`` and ``take(indices [B, k]) ->
+            [B, k, C, P, P]``, or an iterable of chunks [B, k, C, P, P] in index order.
+        embed: patches [B, k, C, P, P] -> embeddings [B, k, D] (moving them to its device if need be).
+        score: (embeddings [B, K, D], grid indices [B, K]) -> scores [B, K]; higher is kept.
+        memory_size, iteration_size: patches kept, patches scanned per iteration.
+        shuffle: visit each image's patches in a random order drawn from ``generator`` (CPU).
+        return_all_scores: also return ``all_scores`` [B, N].
+
+    Returns:
+        ``Selection(indices [B, M], scores [B, M], patches [B, M, C, P, P], all_scores)`` with
+        M = min(memory_size, N), sorted best first. With ``memory_size >= N`` every patch is returned.
+    """
+    _check_sizes(memory_size, iteration_size)
+    chunks = _stream(source, memory_size, iteration_size, shuffle, generator)
+    first = next(chunks, None)
+    if first is None:
+        raise ValueError("the patch source yielded no patches; check the image and patch sizes")
+    memory_indices, memory_patches = first  # [B, M], [B, M, C, P, P]: the first patches visited
+    memory_embeddings = embed(memory_patches)  # [B, M, D]
+    memory_scores = None
+    scanned: list[tuple[Tensor, Tensor]] = []  # (indices [B, k], scores [B, k]), for all_scores only
+    for new_indices, new_patches in chunks:
+        indices = torch.cat([memory_indices, new_indices], 1)  # [B, M+k]
+        patches = torch.cat([memory_patches, new_patches], 1)  # [B, M+k, C, P, P]
+        embeddings = torch.cat([memory_embeddings, embed(new_patches)], 1)  # [B, M+k, D]
+        scores = score(embeddings, indices)  # [B, M+k]
+        if return_all_scores:  # the first iteration scores the initial memory too
+            new_from = 0 if memory_scores is None else memory_indices.shape[1]
+            scanned.append((indices[:, new_from:], scores[:, new_from:]))
+        keep = _best(scores, memory_size)  # [B, M]
+        memory_indices, memory_scores = _gather(indices, keep), _gather(scores, keep)  # [B, M] each
+        memory_patches = _gather(patches, keep)  # [B, M, C, P, P]
+        memory_embeddings = _gather(embeddings, keep)  # [B, M, D]
+    if memory_scores is None:  # every patch fitted in the memory: score them once, best first
+        scores = score(memory_embeddings, memory_indices)  # [B, N]
+        scanned.append((memory_indices, scores))
+        keep = _best(scores, memory_size)  # [B, N]
+        memory_indices, memory_patches = _gather(memory_indices, keep), _gather(memory_patches, keep)
+        memory_scores = _gather(scores, keep)  # [B, N]
+    all_scores = _scatter_scores(scanned) if return_all_scores else None
+    return Selection(memory_indices, memory_scores, memory_patches, all_scores)
+
+
+def _scatter_scores(scanned: list[tuple[Tensor, Tensor]]) -> Tensor:
+    """Per-iteration (indices [B, k], scores [B, k]) -> every patch's score in index order [B, N]."""
+    indices = torch.cat([i for i, _ in scanned], 1)  # [B, N]
+    scores = torch.cat([s for _, s in scanned], 1)  # [B, N]
+    indices = indices.to(scores.device)
+    return torch.empty_like(scores).scatter_(1, indices, scores)  # [B, N]
