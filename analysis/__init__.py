@@ -1,0 +1,21 @@
+"""Rebuild the follow-up paper's tables and check its findings, reading only what studies logged to MLflow.
+
+    python -m analysis.report patch_size_low_data [--tracking-uri URI] [--out DIR] [--summary final|best]
+    python -m analysis.report --compare noise_amount@1 noise_amount@2
+
+Modules, in the order data flows through them:
+
+- ``store``: find the store, a study's invocations (parent runs) and its trials (child runs);
+- ``runs``: ``load_study`` -> ``Study`` with tidy ``trials`` and long ``history`` frames (last value wins);
+- ``summary``: one value per trial, at the final epoch (default) or the best epoch;
+- ``chance``: chance levels from the logged ``label_distribution.json``;
+- ``status``: outcomes (completed, early_stopped, not_converged, failed, ...), each trial counted once;
+- ``published`` (+ ``published.json``): the paper's values, by table number;
+- ``tables``: the paper-table layout, ours beside the paper's; ``compare``: two tables side by side;
+- ``bootstrap``, ``verdicts``, ``findings``, ``chance_thresholds``: the findings and their verdicts;
+- ``plots``: learning curves, accuracy against the varied factor, O2I x data-size heatmap;
+- ``report``: the command line. Notebooks: ``analysis/notebooks/``.
+
+``analysis`` imports mlflow, pandas, numpy and matplotlib, and ``study.tracking`` for names only; never
+``ips`` or Ray.
+"""

@@ -1,0 +1,198 @@
+"""The follow-up paper's findings, each checked on logged runs with a verdict and its uncertainty.
+
+Every check takes a loaded ``Study`` (plus explicit thresholds) and returns a ``Finding`` (see
+``analysis.verdicts`` for the three decision rules). Uncertainty is a bootstrap over seeds,
+stratified by configuration (``analysis.bootstrap``). Accuracies are validation accuracies at the
+chosen summary epoch unless a check says otherwise; chance levels come from the logged label
+distributions, and tasks whose chance level is unknown are left out of checks that need one.
+
+- ``object_to_patch``: in low data, accuracy falls as the patch grows past the object (per task).
+- ``convergence``: the noise thickness from which training and validation accuracy are at chance.
+- ``noise_amount``: with ample data, the amount of noise does not change accuracy.
+- ``o2i_data_interaction``: the O2I threshold below which IPS fails moves with the training-set size.
+
+The two threshold checks (convergence, O2I x data size) live in ``analysis.chance_thresholds``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis import bootstrap
+from analysis.chance_thresholds import convergence, o2i_data_interaction
+from analysis.runs import Study
+from analysis.values import missing_params, trial_values
+from analysis.verdicts import (
+    DOES_NOT_HOLD,
+    HOLDS,
+    INCONCLUSIVE,
+    Finding,
+    all_of,
+    effect_verdict,
+    negligible_verdict,
+)
+
+
+def _slopes(x: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """Least-squares slope of each row of ``means`` [draws, points] against ``x`` [points]."""
+    centred = x - x.mean()
+    return (means - means.mean(axis=1, keepdims=True)) @ centred / (centred @ centred)
+
+
+# object-to-patch ------------------------------------------------------------------------------------
+
+
+def object_to_patch(
+    study: Study,
+    summary: str = "final",
+    delta: float = 0.02,
+    patch_field: str = "patches.size",
+    object_field: str = "data.digit_size",
+    seed: int = 0,
+) -> Finding:
+    """Accuracy falls as the patch grows past the object: the slope of validation accuracy against
+    log2(patch size), over the patch sizes at least as large as the object, is negative (a fall of at
+    least ``delta`` per doubling of the patch), for every task."""
+    claim = "In low data, accuracy falls as the patch grows past the object (per task)."
+    params = {"summary": summary, "delta_per_doubling": delta, "patch_field": patch_field}
+    missing = missing_params(study, [patch_field, object_field])
+    if missing:
+        return Finding(
+            "object-to-patch", claim, INCONCLUSIVE, f"params {missing} were not logged", parameters=params
+        )
+    values = trial_values(study, "val", summary, fields=[patch_field, object_field])
+    past = values[values[patch_field] >= values[object_field]].dropna(subset=["value"])
+    rows = [
+        _patch_row(past[past["task"] == task.name], task.name, patch_field, delta, seed)
+        for task in study.tasks
+    ]
+    evidence = pd.DataFrame(rows)
+    verdict = all_of(list(evidence["verdict"]))
+    reason = "; ".join(f"{r['task']}: {r['verdict']} ({r['note']})" for r in rows)
+    return Finding("object-to-patch", claim, verdict, reason, evidence, bootstrap.DESCRIPTION, params)
+
+
+def _patch_row(values: pd.DataFrame, task: str, patch_field: str, delta: float, seed: int) -> dict:
+    sizes = sorted(values[patch_field].unique())
+    row = {"task": task, "patch_sizes": ", ".join(str(s) for s in sizes), "seeds_min": 0}
+    if len(sizes) < 2:
+        return {
+            **row,
+            "verdict": INCONCLUSIVE,
+            "note": "fewer than two patch sizes at least as large as the object",
+        }
+    groups = values[patch_field]
+    picks = bootstrap.picks_by_group(groups, seed=seed)
+    x = np.log2(np.array(sizes, dtype=float))
+    means = values.groupby(patch_field)["value"].mean().reindex(sizes).to_numpy()
+    fall = -float(_slopes(x, means[None, :])[0])
+    draws = -_slopes(x, bootstrap.resampled_means(values["value"], picks)[sizes].to_numpy())
+    low, high = bootstrap.interval(draws)
+    seeds = bootstrap.fewest_seeds(groups)
+    verdict = effect_verdict(fall, low, high, delta) if seeds >= bootstrap.MIN_SEEDS else INCONCLUSIVE
+    note = f"fall per doubling {fall:+.3f}, 95% CI [{low:+.3f}, {high:+.3f}]"
+    if seeds < bootstrap.MIN_SEEDS:
+        note += f"; {bootstrap.FEW_SEEDS}"
+    first, last = means[0], means[-1]
+    return {
+        **row,
+        "seeds_min": seeds,
+        "accuracy_first": first,
+        "accuracy_last": last,
+        "fall_per_doubling": fall,
+        "ci_low": low,
+        "ci_high": high,
+        "verdict": verdict,
+        "note": note,
+    }
+
+
+# noise amount ---------------------------------------------------------------------------------------
+
+
+def noise_amount(
+    study: Study, summary: str = "final", delta: float = 0.03, field: str = "data.noise_count", seed: int = 0
+) -> Finding:
+    """With ample data the amount of noise does not matter: for every task, the spread (largest minus
+    smallest mean validation accuracy over the noise amounts) stays below ``delta``."""
+    claim = "With ample training data, the amount of noise does not change accuracy."
+    params = {"summary": summary, "delta": delta, "field": field}
+    if missing_params(study, [field]):
+        return Finding(
+            "noise amount", claim, INCONCLUSIVE, f"param {field} was not logged", parameters=params
+        )
+    values = trial_values(study, "val", summary, fields=[field]).dropna(subset=["value"])
+    rows = [
+        _spread_row(values[values["task"] == task.name], task.name, field, delta, seed)
+        for task in study.tasks
+    ]
+    evidence = pd.DataFrame(rows)
+    sizes = sorted(study.trials.get("data.train_canvases", pd.Series(dtype=float)).dropna().unique())
+    params["train_canvases"] = ", ".join(str(s) for s in sizes) or "not logged"
+    reason = "; ".join(f"{r['task']}: {r['verdict']} ({r['note']})" for r in rows)
+    return Finding(
+        "noise amount",
+        claim,
+        all_of(list(evidence["verdict"])),
+        reason,
+        evidence,
+        bootstrap.DESCRIPTION,
+        params,
+    )
+
+
+def _spread_row(values: pd.DataFrame, task: str, field: str, delta: float, seed: int) -> dict:
+    levels = sorted(values[field].unique())
+    if len(levels) < 2:
+        return {"task": task, "verdict": INCONCLUSIVE, "note": "fewer than two noise amounts"}
+    picks = bootstrap.picks_by_group(values[field], seed=seed)
+    means = values.groupby(field)["value"].mean().reindex(levels)
+    draws = bootstrap.resampled_means(values["value"], picks)[levels].to_numpy()
+    spread = float(means.max() - means.min())
+    low, high = bootstrap.interval(draws.max(axis=1) - draws.min(axis=1))
+    seeds = bootstrap.fewest_seeds(values[field])
+    verdict = negligible_verdict(spread, low, high, delta) if seeds >= bootstrap.MIN_SEEDS else INCONCLUSIVE
+    note = (
+        f"spread {spread:.3f}, 95% CI [{low:.3f}, {high:.3f}], best {means.idxmax()}, worst {means.idxmin()}"
+    )
+    if seeds < bootstrap.MIN_SEEDS:
+        note += f"; {bootstrap.FEW_SEEDS}"
+    return {
+        "task": task,
+        "seeds_min": seeds,
+        "spread": spread,
+        "ci_low": low,
+        "ci_high": high,
+        "best": means.idxmax(),
+        "worst": means.idxmin(),
+        "verdict": verdict,
+        "note": note,
+    }
+
+
+CHECKS = {
+    "patch_size_low_data": (object_to_patch,),
+    "noise_thickness": (convergence,),
+    "noise_amount": (noise_amount,),
+    "o2i_data_size": (o2i_data_interaction,),
+}
+
+
+def check_study(study: Study, summary: str = "final") -> list[Finding]:
+    """Every finding that applies to ``study`` (by its name)."""
+    return [check(study, summary=summary) for check in CHECKS.get(study.name, ())]
+
+
+__all__ = [
+    "CHECKS",
+    "DOES_NOT_HOLD",
+    "HOLDS",
+    "INCONCLUSIVE",
+    "Finding",
+    "check_study",
+    "convergence",
+    "noise_amount",
+    "o2i_data_interaction",
+    "object_to_patch",
+]

@@ -1,0 +1,112 @@
+"""The follow-up paper's published values (``published.json``), with their table numbers.
+
+Only real numbers from the paper may go into ``published.json``. A table whose numbers could not be
+transcribed keeps ``"values": []`` and its note; every lookup then answers ``None`` and the tables
+show "n/a" in the paper column.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+NOT_AVAILABLE = "n/a"
+
+
+@dataclass(frozen=True)
+class PublishedValue:
+    mean: float
+    std: float | None
+    n: int | None
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    table: str  # "4", "figure_4", ...
+    study: str
+    title: str
+    rows: tuple[str, ...]
+    splits: tuple[str, ...]
+    derived: tuple[str, ...]
+    transcribed: bool
+    note: str
+    values: tuple[dict[str, Any], ...]
+
+    @property
+    def caption(self) -> str:
+        name = "Figure 4" if self.table == "figure_4" else f"Table {self.table}"
+        return f"{name}: {self.title}"
+
+    def lookup(self, row: dict[str, Any], column: str, split: str = "val") -> PublishedValue | None:
+        """The published value of one cell, or None where the paper's value is not stored."""
+        for entry in self.values:
+            if (
+                entry.get("column") == column
+                and entry.get("split", "val") == split
+                and _same_row(entry["row"], row)
+            ):
+                return PublishedValue(float(entry["mean"]), _optional(entry.get("std")), entry.get("n"))
+        return None
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _same_row(published: dict[str, Any], ours: dict[str, Any]) -> bool:
+    for key, value in published.items():
+        if key not in ours:
+            return False
+        mine = ours[key]
+        if isinstance(value, (int, float)) and isinstance(mine, (int, float)):
+            if not math.isclose(float(value), float(mine), rel_tol=1e-9, abs_tol=1e-9):
+                return False
+        elif str(value) != str(mine):
+            return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def load() -> dict[str, Any]:
+    """The whole ``published.json`` (paper, transcription status, claims, tables)."""
+    return json.loads(resources.files("analysis").joinpath("published.json").read_text())
+
+
+def tables() -> dict[str, PublishedTable]:
+    return {key: _table(key, spec) for key, spec in load()["tables"].items()}
+
+
+def _table(key: str, spec: dict[str, Any]) -> PublishedTable:
+    return PublishedTable(
+        table=key,
+        study=spec["study"],
+        title=spec["title"],
+        rows=tuple(spec["rows"]),
+        splits=tuple(spec.get("splits", ["val"])),
+        derived=tuple(spec.get("derived", [])),
+        transcribed=bool(spec.get("transcribed")) and bool(spec.get("values")),
+        note=spec.get("note", ""),
+        values=tuple(spec.get("values", [])),
+    )
+
+
+def table_for_study(study: str) -> PublishedTable | None:
+    """The paper table a study rebuilds, or None (e.g. ``memory_size``, ``low_data_search``)."""
+    for table in tables().values():
+        if table.study == study:
+            return table
+    return None
+
+
+def claims(study: str | None = None) -> list[dict[str, Any]]:
+    """The paper's headline claims (from its abstract), optionally for one study."""
+    return [c for c in load()["claims"] if study is None or c["study"] == study]
+
+
+def source_line() -> str:
+    paper = load()["paper"]
+    return f'{", ".join(paper["authors"])}, "{paper["title"]}", arXiv:{paper["arxiv"]} ({paper["year"]})'

@@ -1,0 +1,155 @@
+"""Write a study's report: its paper table, plots and checked findings, from MLflow only.
+
+    python -m analysis.report patch_size_low_data                        # ./mlflow.db, latest invocation
+    python -m analysis.report noise_thickness --tracking-uri sqlite:////abs/mlflow.db --out DIR
+    python -m analysis.report patch_size_low_data --summary best         # best epoch instead of final
+    python -m analysis.report --compare noise_amount@1 noise_amount@2    # two invocations side by side
+    python -m analysis.report patch_size_low_data --compare @1 @2        # the same, with the study given once
+
+A study is chosen as ``STUDY`` (its latest invocation) or ``STUDY@INVOCATION`` where INVOCATION is
+the 1-based index of the parent run (``-1``: the latest) or a parent run id (or a unique prefix
+of at least 6 characters).
+Writes ``report.md``, ``cells.csv`` and the PNG plots to ``--out`` (default
+``outputs/report/<study>``) and prints the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from analysis import findings, plots, published
+from analysis.compare import compare_cells, compare_frame, comparison_markdown
+from analysis.formatting import text
+from analysis.plots import independent_fields
+from analysis.runs import Study, load_study
+from analysis.store import StoreError, client_for, invocations
+from analysis.summary import SUMMARIES
+from analysis.tables import StudyTable, build_table
+
+DEFAULT_OUT = Path("outputs") / "report"
+
+
+def parse_selector(text: str, default_study: str | None) -> tuple[str, str | None]:
+    """``STUDY``, ``STUDY@INV`` or ``@INV`` (needs ``default_study``) -> (study, invocation or None)."""
+    study, _, invocation = text.partition("@")
+    study = study or default_study
+    if not study:
+        raise StoreError(f"{text!r} names no study: write STUDY@{invocation} or give the study first")
+    return study, (invocation or None)
+
+
+def write_plots(study: Study, table: StudyTable, out: Path, prefix: str = "") -> list[Path]:
+    paths = [plots.learning_curves(study, out / f"{prefix}learning_curves.png")]
+    if table.rows:
+        paths.append(plots.accuracy_vs_factor(table, out / f"{prefix}accuracy_vs_factor.png"))
+    factors = independent_fields(table.cells, table.rows, table.rows[0]) if table.rows else []
+    if factors:
+        paths.append(plots.grid_heatmap(table, out / f"{prefix}grid_heatmap.png", table.rows[0], factors[0]))
+    return paths
+
+
+def header(study: Study) -> list[str]:
+    inv = study.invocation
+    others = invocations(client_for(study.tracking_uri), study.name)
+    return [
+        f"# {study.label}",
+        "",
+        f"- store: `{study.tracking_uri}`",
+        f"- invocation {inv.index} of {len(others)}: parent run `{inv.run_id}`, profile `{inv.profile}`, "
+        f"git `{inv.git_commit}`, started {inv.start_time:%Y-%m-%d %H:%M} UTC",
+        f"- varied: {', '.join(study.axes) or 'nothing'}; selection metric `{study.metric}` ({study.mode})",
+        f"- paper: {published.source_line()}",
+    ]
+
+
+def study_report(study: Study, table: StudyTable, checked: list[findings.Finding], images: list[Path]) -> str:
+    lines = [*header(study), "", "## Table", "", table.to_markdown(), "", "## Plots", ""]
+    lines += [f"![{path.stem}]({path.name})" for path in images]
+    lines += ["", "## Findings", ""]
+    lines += [finding.to_markdown() + "\n" for finding in checked] or [
+        "No paper finding is checked for this study."
+    ]
+    claims = published.claims(study.name)
+    if claims:
+        lines += ["", "## The paper's claims (from its abstract)", ""]
+        lines += [f"- {c['text']} ({c['source']})" for c in claims]
+    return "\n".join(lines) + "\n"
+
+
+def run_study(selector: str, where: str | None, out: Path, summary: str) -> str:
+    name, invocation = parse_selector(selector, None)
+    study = load_study(name, where, invocation)
+    table = build_table(study, summary)
+    out = out / name if out == DEFAULT_OUT else out
+    out.mkdir(parents=True, exist_ok=True)
+    images = write_plots(study, table, out)
+    checked = findings.check_study(study, summary)
+    (out / "report.md").write_text(study_report(study, table, checked, images))
+    table.cells.to_csv(out / "cells.csv", index=False)
+    verdicts = [f"{f.name}: {f.verdict} - {f.reason}" for f in checked]
+    return "\n".join([table.to_text(), *verdicts, f"report: {out / 'report.md'}"])
+
+
+def run_compare(default: str | None, selectors: list[str], where: str | None, out: Path, summary: str) -> str:
+    (a_name, a_inv), (b_name, b_inv) = (parse_selector(s, default) for s in selectors)
+    studies = [load_study(a_name, where, a_inv), load_study(b_name, where, b_inv)]
+    tables = [build_table(s, summary) for s in studies]
+    out = (
+        out / f"compare_{studies[0].label}_vs_{studies[1].label}".replace("@", "-")
+        if out == DEFAULT_OUT
+        else out
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    images = [
+        p
+        for side, s, t in zip("AB", studies, tables, strict=True)
+        for p in write_plots(s, t, out, prefix=f"{side}_")
+    ]
+    lines = [
+        f"# {studies[0].label} vs {studies[1].label}",
+        "",
+        comparison_markdown(*tables),
+        "",
+        "## Plots",
+        "",
+    ]
+    lines += [f"![{p.stem}]({p.name})" for p in images]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    compare_cells(*tables).to_csv(out / "cells.csv", index=False)
+    return "\n".join([text(compare_frame(*tables)), f"report: {out / 'report.md'}"])
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m analysis.report", description=__doc__.split("\n\n")[0])
+    p.add_argument("study", nargs="?", help="study name, or STUDY@INVOCATION")
+    p.add_argument(
+        "--tracking-uri", default=None, help="SQLite file, sqlite:/// URI or server (default ./mlflow.db)"
+    )
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for report.md, cells.csv and plots")
+    p.add_argument(
+        "--summary", choices=SUMMARIES, default="final", help="final epoch (default) or best epoch"
+    )
+    p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="two studies or invocations side by side")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not args.study and not args.compare:
+        parser().error("give a study (e.g. patch_size_low_data) or --compare A B")
+    try:
+        if args.compare:
+            output = run_compare(args.study, args.compare, args.tracking_uri, args.out, args.summary)
+        else:
+            output = run_study(args.study, args.tracking_uri, args.out, args.summary)
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(output)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

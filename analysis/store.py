@@ -1,0 +1,195 @@
+"""Where the runs are: an MLflow store (SQLite file, URI or server) and the invocations of a study.
+
+``study/tracking.py`` is the contract: one experiment per study, one parent run per invocation of
+``python -m study.run`` (tag ``ips.role=parent``), one child run per trial. Nothing here trains or
+imports ``ips``: this module only finds runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from mlflow.entities import Run, ViewType
+from mlflow.tracking import MlflowClient
+
+from study import tracking
+
+DEFAULT_STORE = "mlflow.db"  # what `python -m study.run` writes in the working directory
+INDEX_DIGITS = 4  # "@12" is an index; "@42264324" is a run-id prefix
+_REMOTE_SCHEMES = ("sqlite:", "http:", "https:", "databricks", "file:", "postgresql", "mysql", "mssql")
+
+
+class StoreError(ValueError):
+    """A store, study or invocation that cannot be found: the message says what to pass instead."""
+
+
+def resolve_tracking_uri(where: str | os.PathLike | None = None) -> str:
+    """A tracking URI from a URI, a path to a SQLite file, or nothing.
+
+    ``None`` means ``$MLFLOW_TRACKING_URI`` if set, else ``./mlflow.db`` (the runner's default).
+    A plain path must name an existing file; it becomes ``sqlite:///<absolute path>``.
+    """
+    if where is None:
+        where = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_STORE
+    text = str(where)
+    if text.startswith(_REMOTE_SCHEMES):
+        _check_sqlite_file(text)
+        return text
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise StoreError(
+            f"no MLflow store at {text!r}: give --tracking-uri a SQLite file written by "
+            "`python -m study.run` (e.g. ./mlflow.db), a URI such as sqlite:////abs/path/mlflow.db, "
+            "or a server http://host:port"
+        )
+    return f"sqlite:///{path.resolve()}"
+
+
+def _check_sqlite_file(uri: str) -> None:
+    if not uri.startswith("sqlite:///"):
+        return
+    path = Path(uri[len("sqlite:///") :])
+    if not path.is_file():
+        raise StoreError(
+            f"{uri}: the SQLite file {path} does not exist; run a study first "
+            "(`python -m study.run <study> --profile smoke`) or point at the store it wrote"
+        )
+
+
+def client_for(where: str | os.PathLike | None = None) -> MlflowClient:
+    """An ``MlflowClient`` bound to the resolved store (never changes the global tracking URI)."""
+    return MlflowClient(tracking_uri=resolve_tracking_uri(where))
+
+
+def study_names(client: MlflowClient) -> list[str]:
+    """Experiments that hold at least one study invocation (a parent run)."""
+    names = []
+    for experiment in client.search_experiments(view_type=ViewType.ACTIVE_ONLY):
+        if search_all(client, experiment.experiment_id, _role_filter(tracking.ROLE_PARENT), limit=1):
+            names.append(experiment.name)
+    return sorted(names)
+
+
+def experiment_id(client: MlflowClient, study: str) -> str:
+    experiment = client.get_experiment_by_name(study)
+    if experiment is None:
+        known = study_names(client)
+        raise StoreError(
+            f"no study {study!r} in {client.tracking_uri}; studies in this store: {known or 'none'} "
+            "(run it with `python -m study.run <study>` or pass the right --tracking-uri)"
+        )
+    return experiment.experiment_id
+
+
+def _role_filter(role: str) -> str:
+    return f"tags.`{tracking.TAG_ROLE}` = '{role}'"
+
+
+def search_all(
+    client: MlflowClient, experiment: str, filter_string: str, limit: int | None = None
+) -> list[Run]:
+    """Every run of ``experiment`` matching ``filter_string`` (follows MLflow's pages)."""
+    runs: list[Run] = []
+    token = None
+    while True:
+        page = client.search_runs(
+            [experiment],
+            filter_string=filter_string,
+            run_view_type=ViewType.ACTIVE_ONLY,
+            max_results=limit or 1000,
+            order_by=["attributes.start_time ASC"],
+            page_token=token,
+        )
+        runs.extend(page)
+        token = page.token
+        if not token or (limit is not None and len(runs) >= limit):
+            return runs
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One parent run: one `python -m study.run` invocation (and its resumes)."""
+
+    study: str
+    run_id: str
+    index: int  # 1-based, in start order
+    profile: str | None
+    axes: tuple[str, ...]
+    metric: str | None
+    mode: str | None
+    git_commit: str | None
+    start_time: pd.Timestamp
+
+
+def invocations(client: MlflowClient, study: str) -> list[Invocation]:
+    """The study's invocations, oldest first."""
+    parents = search_all(client, experiment_id(client, study), _role_filter(tracking.ROLE_PARENT))
+    return [_invocation(study, run, i + 1) for i, run in enumerate(parents)]
+
+
+def _invocation(study: str, run: Run, index: int) -> Invocation:
+    tags = run.data.tags
+    return Invocation(
+        study=study,
+        run_id=run.info.run_id,
+        index=index,
+        profile=tags.get(tracking.TAG_PROFILE),
+        axes=tuple(parse_axes(tags.get(tracking.TAG_AXES))),
+        metric=tags.get(tracking.TAG_METRIC),
+        mode=tags.get(tracking.TAG_MODE),
+        git_commit=tags.get(tracking.TAG_GIT_COMMIT),
+        start_time=pd.Timestamp(run.info.start_time, unit="ms"),
+    )
+
+
+def parse_axes(text: str | None) -> list[str]:
+    """The ``ips.axes`` tag: a JSON list of dotted config fields."""
+    if not text:
+        return []
+    axes = json.loads(text)
+    if not isinstance(axes, list) or not all(isinstance(a, str) for a in axes):
+        raise StoreError(f"tag {tracking.TAG_AXES}={text!r} is not a JSON list of field names")
+    return axes
+
+
+def select_invocation(client: MlflowClient, study: str, which: str | int | None = None) -> Invocation:
+    """One invocation of ``study``: ``None`` = the latest; an index (an int, or a string of at most
+    ``INDEX_DIGITS`` digits) = 1-based, -1 = the latest; any other string = a parent run id or a
+    unique prefix of one (run ids are 32 hex digits, so give at least 6)."""
+    found = invocations(client, study)
+    if not found:
+        raise StoreError(f"study {study!r} has no invocation (no parent run) in {client.tracking_uri}")
+    if which is None:
+        return found[-1]
+    if isinstance(which, int) or _is_index(which):
+        return _by_index(study, found, int(which))
+    matches = [inv for inv in found if inv.run_id.startswith(str(which))]
+    if len(matches) != 1:
+        ids = ", ".join(inv.run_id for inv in found)
+        raise StoreError(f"{study}: {which!r} matches {len(matches)} invocations; parent run ids are: {ids}")
+    return matches[0]
+
+
+def _by_index(study: str, found: list[Invocation], index: int) -> Invocation:
+    position = index - 1 if index > 0 else index
+    if index == 0 or not -len(found) <= position < len(found):
+        raise StoreError(f"{study}: invocation {index} does not exist; use 1..{len(found)} or -1 (latest)")
+    return found[position]
+
+
+def _is_index(text: str) -> bool:
+    digits = text[1:] if text.startswith("-") else text
+    return digits.isdigit() and len(digits) <= INDEX_DIGITS
+
+
+def trial_runs(client: MlflowClient, invocation: Invocation) -> list[Run]:
+    """The child runs (trials) of one invocation, oldest first."""
+    experiment = experiment_id(client, invocation.study)
+    filter_string = (
+        f"{_role_filter(tracking.ROLE_TRIAL)} and tags.`{tracking.TAG_PARENT}` = '{invocation.run_id}'"
+    )
+    return search_all(client, experiment, filter_string)

@@ -1,0 +1,46 @@
+"""One summary value per (trial, task) in long form: what tables and findings average."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.chance import study_chance
+from analysis.runs import Study
+from analysis.summary import summarise
+from study import tracking
+
+SUMMARISED_STATUSES: tuple[str, ...] = (tracking.STATUS_COMPLETED,)
+
+
+def trial_values(
+    study: Study,
+    split: str = "val",
+    summary: str = "final",
+    include: tuple[str, ...] = SUMMARISED_STATUSES,
+    fields: list[str] | None = None,
+) -> pd.DataFrame:
+    """Columns: ``run_id, config_id, seed``, the ``fields`` (default: the study's axes), ``task``,
+    ``value`` (accuracy on ``split`` at the summary epoch), ``chance`` and ``upper_bound``."""
+    fields = [f for f in (fields if fields is not None else study.axes) if f != tracking.PARAM_SEED]
+    trials = study.trials[study.trials["status"].isin(include)]
+    summary_values = summarise(study.history, summary, study.metric, study.mode)
+    chance = study_chance(study)
+    chance = chance[chance["split"] == split].set_index(["run_id", "task"])
+    frames = []
+    for task in study.tasks:
+        metric = tracking.accuracy_metric(split, task.name)
+        column = summary_values[metric] if metric in summary_values else pd.Series(dtype=float)
+        frame = trials[["run_id", "config_id", "seed", *fields]].copy()
+        frame["task"] = task.name
+        frame["value"] = column.reindex(frame["run_id"]).to_numpy()
+        keys = list(zip(frame["run_id"], frame["task"], strict=True))
+        frame["chance"] = chance["chance"].reindex(keys).to_numpy()
+        frame["upper_bound"] = chance["upper_bound"].reindex(keys).to_numpy()
+        frames.append(frame)
+    columns = ["run_id", "config_id", "seed", *fields, "task", "value", "chance", "upper_bound"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def missing_params(study: Study, fields: list[str]) -> list[str]:
+    """The ``fields`` that the study's trials did not log as params."""
+    return [f for f in fields if f not in study.trials]
