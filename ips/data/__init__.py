@@ -1,0 +1,35 @@
+"""The datasets, chosen by ``config.data.name``: ``build_datasets(config) -> (train, validation)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch.utils.data import Dataset
+
+
+def _megapixel_mnist(data: Any, split: str) -> Dataset:
+    from ips.data.megapixel_mnist import MegapixelMNIST
+
+    return MegapixelMNIST.from_config(data, split)
+
+
+def _traffic_signs(data: Any, split: str) -> Dataset:
+    from ips.data.traffic_signs import TrafficSigns  # imported here: it needs its files only when used
+
+    return TrafficSigns.from_config(data, split)
+
+
+DATASETS: dict[str, Callable[[Any, str], Dataset]] = {
+    "megapixel_mnist": _megapixel_mnist,
+    "traffic_signs": _traffic_signs,
+}
+
+
+def build_datasets(config: Any) -> tuple[Dataset, Dataset]:
+    """The training and validation sets that ``config.data`` describes (an ``ips.config.IPSConfig``)."""
+    name = config.data.name
+    if name not in DATASETS:
+        raise ValueError(f"data.name: unknown dataset {name!r}; use one of {sorted(DATASETS)}")
+    build = DATASETS[name]
+    return build(config.data, "train"), build(config.data, "validation")
