@@ -153,7 +153,9 @@ class OptimisationConfig:
         _require(self.epochs >= 1, "optimisation.epochs", f"got {self.epochs}; train for at least 1 epoch")
         _require(self.batch_size >= 1, "optimisation.batch_size", f"got {self.batch_size}; must be >= 1")
         _require(self.lr > 0, "optimisation.lr", f"got {self.lr}; the learning rate must be positive")
-        _require(self.weight_decay >= 0, "optimisation.weight_decay", f"got {self.weight_decay}; must be >= 0")
+        _require(
+            self.weight_decay >= 0, "optimisation.weight_decay", f"got {self.weight_decay}; must be >= 0"
+        )
         _require(
             0 <= self.warmup_epochs <= self.epochs,
             "optimisation.warmup_epochs",
@@ -205,6 +207,18 @@ TRAFFIC_SIGNS_TASKS: tuple[TaskConfig, ...] = (
 
 # ------------------------------------------------------------------------------------------ datasets
 
+DIGITS_PER_CANVAS = 5
+
+
+def digits_fit(canvas_height: int, canvas_width: int, digit_size: int) -> bool:
+    """Whether five digits can always be placed at random without overlap.
+
+    Four placed digits forbid at most 4 (2d-1)^2 top-left positions; with more positions than that a
+    free one always remains and random placement ends. A square canvas needs a side of 5d - 2.
+    """
+    free = (canvas_height - digit_size + 1) * (canvas_width - digit_size + 1)
+    return free > (DIGITS_PER_CANVAS - 1) * (2 * digit_size - 1) ** 2
+
 
 @dataclass(frozen=True)
 class MegapixelMNISTConfig:
@@ -232,6 +246,13 @@ class MegapixelMNISTConfig:
             "data.digit_size",
             f"{self.digit_size} is larger than the {self.canvas_height}x{self.canvas_width} canvas; "
             "use a smaller digit or a larger canvas",
+        )
+        _require(
+            digits_fit(self.canvas_height, self.canvas_width, self.digit_size),
+            "data.digit_size",
+            f"five {self.digit_size}-pixel digits cannot be placed without overlap on a "
+            f"{self.canvas_height}x{self.canvas_width} canvas; use a smaller digit_size or a canvas of at "
+            f"least {5 * self.digit_size - 2}x{5 * self.digit_size - 2} pixels",
         )
         _require(self.train_canvases >= 1, "data.train_canvases", f"got {self.train_canvases}; must be >= 1")
         _require(
@@ -305,7 +326,7 @@ class TrafficSignsConfig:
         return None  # signs vary in size
 
 
-DataConfig = Union[MegapixelMNISTConfig, TrafficSignsConfig]
+DataConfig = MegapixelMNISTConfig | TrafficSignsConfig
 DATASET_CONFIGS: dict[str, type] = {
     "megapixel_mnist": MegapixelMNISTConfig,
     "traffic_signs": TrafficSignsConfig,
@@ -487,11 +508,17 @@ def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
 def override(config: IPSConfig, changes: dict[str, Any]) -> IPSConfig:
     """A new config with dotted-key ``changes`` applied, e.g. ``{"patches.size": 25}``.
 
-    Changing ``data.name`` starts the data section from that dataset's defaults. Unknown keys and
-    invalid values raise ``ConfigError`` naming the key.
+    ``data.name`` is applied first: switching datasets starts the data section from that dataset's
+    defaults (other ``data.*`` keys of the same call then apply to it), sets ``encoder.input_channels``
+    to its channels and, for traffic signs, the traffic-sign task, unless the call sets those itself.
+    Unknown keys and invalid values raise ``ConfigError`` naming the key.
     """
     tree = to_dict(config)
-    for key, value in changes.items():
+    ordered = sorted(changes.items(), key=lambda item: item[0] != "data.name")  # data.name first
+    for key, value in ordered:
+        if key == "data.name":
+            _switch_dataset(tree, value, changes)
+            continue
         parts = key.split(".")
         node = tree
         for depth, part in enumerate(parts[:-1]):
@@ -502,11 +529,6 @@ def override(config: IPSConfig, changes: dict[str, Any]) -> IPSConfig:
                 raise ConfigError(f"{key}: unknown field {'.'.join(parts[: depth + 1])!r}")
             node = node[part]
         leaf = parts[-1]
-        if key == "data.name" and value != tree["data"]["name"]:
-            tree["data"] = {"name": value}
-            if value == "traffic_signs" and "tasks" not in changes:
-                tree["tasks"] = to_dict(TRAFFIC_SIGNS_TASKS)
-            continue
         if isinstance(node, list):
             node[int(leaf)] = value
         elif leaf not in node:
@@ -514,6 +536,20 @@ def override(config: IPSConfig, changes: dict[str, Any]) -> IPSConfig:
         else:
             node[leaf] = to_dict(value) if is_dataclass(value) or isinstance(value, tuple) else value
     return from_dict(tree)
+
+
+def _switch_dataset(tree: dict[str, Any], name: Any, changes: dict[str, Any]) -> None:
+    """Point ``tree`` (a config as nested dicts) at dataset ``name``, starting from its defaults."""
+    if name == tree["data"]["name"]:
+        return
+    if name not in DATASET_CONFIGS:
+        raise ConfigError(f"data.name: unknown dataset {name!r}; use one of {sorted(DATASET_CONFIGS)}")
+    defaults = DATASET_CONFIGS[name]()
+    tree["data"] = to_dict(defaults)
+    if "encoder.input_channels" not in changes:
+        tree["encoder"]["input_channels"] = defaults.channels
+    if "tasks" not in changes:
+        tree["tasks"] = to_dict(TRAFFIC_SIGNS_TASKS if name == "traffic_signs" else MEGAPIXEL_MNIST_TASKS)
 
 
 def replace(config: Any, **changes: Any) -> Any:

@@ -39,13 +39,12 @@ from PIL import Image, ImageDraw
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from ips.config import MegapixelMNISTConfig, patch_grid_shape
+from ips.config import DIGITS_PER_CANVAS, MegapixelMNISTConfig, digits_fit, patch_grid_shape
 from ips.data.mnist_digits import CLASSES, DigitPool, load_digit_pools, resize_square
 from ips.data.noise import NOISE_KINDS
 from ips.data.noise import noise_bank as cached_noise_bank
 
 SPLITS = {"train": 0, "validation": 1}
-DIGITS_PER_CANVAS = 5
 MAJORITY_COPIES = 3
 NOISE_BANK_SIZE = 1000  # patterns per bank; a canvas draws its noise_count patterns from it
 DIGIT_STREAM, NOISE_STREAM, NOISE_BANK_STREAM = 0, 1, 2
@@ -93,11 +92,8 @@ def validate_parameters(
             f"{value} pixels is larger than the {canvas_height}x{canvas_width} canvas; "
             f"use at most {min(canvas_height, canvas_width)} or a larger canvas",
         )
-    # Four placed digits forbid at most 4 (2d-1)^2 top-left positions; with more positions than that, a
-    # free one always remains and random placement ends. A square canvas needs a side of 5d - 2.
-    free = (canvas_height - digit_size + 1) * (canvas_width - digit_size + 1)
     _require(
-        free > (DIGITS_PER_CANVAS - 1) * (2 * digit_size - 1) ** 2,
+        digits_fit(canvas_height, canvas_width, digit_size),
         "digit_size",
         f"five {digit_size}-pixel digits cannot be placed at random without overlap on a "
         f"{canvas_height}x{canvas_width} canvas; use a smaller digit_size or a canvas of at least "
