@@ -12,7 +12,8 @@ Layout of a store
   ``ips.metric``, ``ips.mode``, ``ips.storage`` (the Ray storage folder of the invocation).
 - One **child run** per trial, tagged ``mlflow.parentRunId``. Tags: ``ips.role=trial``,
   ``ips.trial_id`` (Ray's trial id), ``ips.seed``, ``ips.config_id`` (the same for all seeds of one
-  configuration), ``ips.status`` (``completed`` | ``early_stopped`` | ``failed`` | ``running``),
+  configuration), ``ips.status`` (``completed`` | ``early_stopped`` | ``failed`` | ``running`` |
+  ``interrupted``: the driver stopped before the trial ended, ``--resume`` continues the same run),
   ``ips.error`` (failed trials). Params: the flattened config (``selection.memory_size``, ...) and the
   derived values under ``derived.*``. Metrics: per epoch, step = epoch (1..E), names below.
   Artifacts: ``config.json``, ``label_distribution.json`` and, at the end, ``attention_map.png``.
@@ -46,7 +47,8 @@ STATUS_COMPLETED = "completed"
 STATUS_EARLY_STOPPED = "early_stopped"
 STATUS_FAILED = "failed"
 STATUS_RUNNING = "running"
-STATUSES = (STATUS_COMPLETED, STATUS_EARLY_STOPPED, STATUS_FAILED, STATUS_RUNNING)
+STATUS_INTERRUPTED = "interrupted"
+STATUSES = (STATUS_COMPLETED, STATUS_EARLY_STOPPED, STATUS_FAILED, STATUS_RUNNING, STATUS_INTERRUPTED)
 
 # params -------------------------------------------------------------------------------------------
 DERIVED_PREFIX = "derived."  # derived.number_of_patches, derived.object_to_image_ratio, ...

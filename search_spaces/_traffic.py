@@ -1,0 +1,68 @@
+"""The traffic-sign studies' shared base and scaled-down profiles (Tables 5 and 6 of the follow-up).
+
+Both studies train IPS on the Swedish Traffic Signs summer set (``ips.data.traffic_signs``): four
+classes (no sign, 50, 70, 80 km/h), 1200x1600 images, a ResNet-18 with 4 stages from ImageNet weights,
+memory 10, iteration 32, batch 16, lr 3e-4, 150 epochs, 5 seeds. ``data.root`` is set for every trial
+by ``python -m study.run ... --data-root DIR`` (the folder holding ``Set1/`` and ``Set2/``).
+
+``seed`` varies the model's initialisation, the data order and dropout; ``data.data_seed`` stays 0, so
+every seed trains on Set1 and validates on Set2 and the spread over seeds is the model's alone.
+
+Why the scaled profiles turn off ImageNet weights: they cannot be downloaded on an offline machine
+(the encoder raises a clear error saying so), and the smoke and cpu profiles must run anywhere. The
+``paper`` profile keeps them; fetch them once into the torch hub cache before running it offline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ips.config import (
+    TRAFFIC_SIGNS_TASKS,
+    AggregatorConfig,
+    EncoderConfig,
+    IPSConfig,
+    OptimisationConfig,
+    PatchConfig,
+    SelectionConfig,
+    TrafficSignsConfig,
+)
+from search_spaces._scale import TINY_MODEL
+
+BASE = IPSConfig(
+    data=TrafficSignsConfig(fraction=0.25, image_height=1200, image_width=1600, augment=True),
+    tasks=TRAFFIC_SIGNS_TASKS,
+    encoder=EncoderConfig(architecture="resnet18", pretrained=True, input_channels=3, stages=4),
+    aggregator=AggregatorConfig(
+        embedding_dim=512, heads=8, key_dim_per_head=64, value_dim_per_head=64, mlp_dim=2048
+    ),
+    selection=SelectionConfig(memory_size=10, iteration_size=32),
+    patches=PatchConfig(size=100),
+    optimisation=OptimisationConfig(epochs=150, batch_size=16, lr=3e-4, weight_decay=0.1, warmup_epochs=10),
+)
+SEEDS = (0, 1, 2, 3, 4)
+
+# cpu: images at a quarter of the side (300x400), patches divided by 4 with them, so every patch still
+# covers the same part of the scene and the object-to-patch ratios stay the paper's; 40 epochs.
+CPU: dict[str, Any] = {
+    "data.image_height": 300,
+    "data.image_width": 400,
+    "encoder.pretrained": False,
+    "optimisation.epochs": 40,
+    "optimisation.warmup_epochs": 4,
+}
+CPU_PATCH_SIZES = [6, 12, 19, 25]  # 25, 50, 75, 100 divided by 4
+
+# smoke: images at a tenth of the side (120x160, the size of the tests' fixture JPEGs), patches divided
+# by 5 (patch 15 still does not tile the width, as 75 does not tile 1600), a tiny aggregator, 2 epochs,
+# one seed: every code path, no finding.
+SMOKE: dict[str, Any] = {
+    **TINY_MODEL,
+    "data.image_height": 120,
+    "data.image_width": 160,
+    "encoder.pretrained": False,
+    "optimisation.epochs": 2,
+    "optimisation.warmup_epochs": 0,
+    "optimisation.batch_size": 4,
+}
+SMOKE_PATCH_SIZES = [5, 10, 15, 20]  # 25, 50, 75, 100 divided by 5

@@ -1,0 +1,91 @@
+"""``--dry-run``: the expanded trial table and a rough estimate of its cost; nothing is started."""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+
+from ips.config import override
+from study.cost import human_count, human_seconds, trial_cost, wall_seconds
+from study.expand import Plan, search_corners
+
+
+def trial_table(plan: Plan) -> str:
+    fields = plan.varied_fields
+    header = ["#", *fields, "seed", "patches", "kept", "O2I %", "O2P", "epochs", "encoder MACs"]
+    rows = []
+    for trial in plan.trials:
+        config = trial.config
+        flat = {**trial.overrides}
+        o2i, o2p = config.object_to_image_ratio, config.object_to_patch_ratio
+        rows.append(
+            [
+                str(trial.index),
+                *(str(flat.get(field, "")) for field in fields),
+                str(trial.seed),
+                str(config.number_of_patches),
+                str(min(config.selection.memory_size, config.number_of_patches)),
+                "-" if o2i is None else f"{100 * o2i:.4f}",
+                "-" if o2p is None else f"{o2p:.2f}",
+                str(config.optimisation.epochs),
+                human_count(trial_cost(config).macs),
+            ]
+        )
+    widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True))
+        for line in [header, *rows]
+    ]
+    return "\n".join(lines)
+
+
+def search_description(plan: Plan) -> str:
+    assert plan.search is not None
+    lines = [
+        f"Optuna (TPE, sampler seed {plan.search.sampler_seed}): {plan.search.suggestions} suggestions x "
+        f"{len(plan.seeds)} seeds {list(plan.seeds)} = {plan.number_of_trials} trials, scored by the mean "
+        "over seeds",
+    ]
+    lines += [f"  {field}: {distribution}" for field, distribution in plan.search.space.items()]
+    return "\n".join(lines)
+
+
+def mean_search_cost(plan: Plan) -> float:
+    """The mean cost over the corners of the search space (a stand-in for the draws to come)."""
+    assert plan.search is not None
+    fields = list(plan.search.space)
+    corners = [search_corners(plan.search.space[field]) for field in fields]
+    costs = [
+        trial_cost(override(plan.base, dict(zip(fields, values, strict=True)))).macs
+        for values in itertools.product(*corners)
+    ]
+    return statistics.fmean(costs)
+
+
+def describe(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> str:
+    """The whole dry-run text: what runs, and about how long it takes with these resources."""
+    study = plan.study
+    head = [
+        f"study {study.name} (profile {plan.profile_name}): {study.description}",
+        f"reproduces: {study.reproduces}",
+        f"profile note: {study.profiles[plan.profile_name].note}",
+        f"metric: {study.metric} ({study.mode})",
+        "",
+    ]
+    if plan.searched:
+        body = search_description(plan)
+        total = mean_search_cost(plan) * plan.number_of_trials
+    else:
+        body = trial_table(plan)
+        total = sum(trial_cost(trial.config).macs for trial in plan.trials)
+    seconds = wall_seconds(
+        total, plan.number_of_trials, cpus=int(cpus * concurrent), gpus=gpus, concurrent=concurrent
+    )
+    where = f"{concurrent} trial(s) at once on {'a GPU' if gpus else f'{cpus:g} CPU core(s) each'}"
+    cost = [
+        "",
+        f"{plan.number_of_trials} trials; encoder work about {human_count(total)} multiply-accumulates; "
+        f"with {where}: roughly {human_seconds(seconds)} (order of magnitude; canvas rendering not counted)",
+        "dry run: nothing was started",
+    ]
+    return "\n".join(head + [body] + cost)

@@ -1,0 +1,250 @@
+"""A study + a profile + seeds -> the validated plan of trials, before anything starts.
+
+``plan_study(study, profile)`` applies the profile to the study (overrides of the base, replaced axes,
+seeds, search), expands the grid (the Cartesian product of the axes, every point once per seed) and
+builds every trial's typed config with ``ips.config.override``: an invalid value raises ``StudyError``
+naming the trial and the field. A searched study is checked on every choice and both ends of every
+range, alone and combined, since its trials are drawn only once Ray runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ips.config import ConfigError, IPSConfig, flatten, override
+from search_spaces import PROFILE_NAMES, STUDIES, Choice, Search, Study
+from search_spaces._study import IntUniform, LogUniform, Profile, Uniform
+from study import tracking
+
+METRIC_DIRECTIONS = ("max", "min")
+
+
+class StudyError(ValueError):
+    """A study, profile or flag that cannot run: the message names the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """One row of the trial table: a grid point run with one seed."""
+
+    index: int
+    point: dict[str, Any]  # axis name -> its value at this grid point
+    seed: int
+    overrides: dict[str, Any]  # dotted changes of the plan's base (the axes' fields and the seed)
+    config: IPSConfig
+
+    @property
+    def label(self) -> str:
+        return point_label(self.point)
+
+    @property
+    def config_id(self) -> str:
+        return tracking.config_id(flatten(self.config))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one invocation runs: the profile's base, its seeds, and the grid trials or the search."""
+
+    study: Study
+    profile_name: str
+    base: IPSConfig
+    seeds: tuple[int, ...]
+    axes: dict[str, list[Any]]
+    trials: tuple[TrialSpec, ...]  # the grid; empty for a searched study
+    search: Search | None
+
+    @property
+    def searched(self) -> bool:
+        return self.search is not None
+
+    @property
+    def varied_fields(self) -> list[str]:
+        """The dotted config fields the study varies (linked axes contribute each of their fields)."""
+        if self.search is not None:
+            return list(self.search.space)
+        fields: list[str] = []
+        for name, values in self.axes.items():
+            for field in axis_fields(name, values):
+                if field not in fields:
+                    fields.append(field)
+        return fields
+
+    @property
+    def number_of_trials(self) -> int:
+        if self.search is not None:
+            return self.search.suggestions * len(self.seeds)
+        return len(self.trials)
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def short(value: Any) -> str:
+    """A value for people: floats to 4 significant digits (a searched lr of 0.00042246380742484593)."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def point_label(point: Mapping[str, Any]) -> str:
+    """``patches.size=25`` or ``data.digit_size=28 data.noise_count=800 data.train_canvases=800``."""
+    parts = []
+    for name, value in point.items():
+        if isinstance(value, Mapping):
+            parts.extend(f"{field}={short(item)}" for field, item in value.items())
+        else:
+            parts.append(f"{name}={short(value)}")
+    return " ".join(parts) or "base"
+
+
+def axis_fields(name: str, values: Sequence[Any]) -> list[str]:
+    """The dotted fields an axis sets: its name, or the keys of its linked values."""
+    if values and all(isinstance(value, Mapping) for value in values):
+        return list(dict.fromkeys(field for value in values for field in value))
+    return [name]
+
+
+def point_overrides(point: Mapping[str, Any]) -> dict[str, Any]:
+    """A grid point's dotted overrides: linked axis values spread into their fields."""
+    changes: dict[str, Any] = {}
+    for name, value in point.items():
+        if isinstance(value, Mapping):
+            changes.update(value)
+        else:
+            changes[name] = value
+    return changes
+
+
+def get_study(name: str, studies: Mapping[str, Study] = STUDIES) -> Study:
+    if name not in studies:
+        raise StudyError(f"unknown study {name!r}; valid studies are: {', '.join(sorted(studies))}")
+    return studies[name]
+
+
+def get_profile(study: Study, name: str) -> Profile:
+    if name not in study.profiles:
+        valid = ", ".join(p for p in PROFILE_NAMES if p in study.profiles) or ", ".join(study.profiles)
+        raise StudyError(f"study {study.name!r} has no profile {name!r}; use one of: {valid}")
+    return study.profiles[name]
+
+
+def check_plain(value: Any, where: str) -> None:
+    """Trial values travel through Ray and MLflow as JSON: refuse anything else early."""
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as error:
+        raise StudyError(f"{where}: {value!r} is not a plain JSON value ({error})") from None
+
+
+# ------------------------------------------------------------------------------------------ the plan
+
+
+def profile_axes(study: Study, profile: Profile) -> dict[str, list[Any]]:
+    axes = {name: list(values) for name, values in study.axes.items()}
+    for name, values in profile.axes.items():
+        if name not in axes:
+            raise StudyError(
+                f"profile axis {name!r} of study {study.name!r} replaces no axis; "
+                f"the study's axes are {sorted(axes) or 'none'}"
+            )
+        axes[name] = list(values)
+    for name, values in axes.items():
+        if not values:
+            raise StudyError(f"axis {name!r} of study {study.name!r} has no values; give at least one")
+        check_plain(values, f"axis {name!r} of study {study.name!r}")
+    return axes
+
+
+def profile_base(study: Study, profile_name: str, profile: Profile, extra: Mapping[str, Any]) -> IPSConfig:
+    changes = {**profile.overrides, **extra}
+    check_plain(changes, f"overrides of profile {profile_name!r}")
+    try:
+        return override(study.base, changes)
+    except ConfigError as error:
+        raise StudyError(f"study {study.name!r}, profile {profile_name!r}: {error}") from None
+
+
+def resolve_seeds(profile_seeds: tuple[int, ...], seeds: int | None) -> tuple[int, ...]:
+    if seeds is None:
+        return tuple(profile_seeds)
+    if seeds < 1:
+        raise StudyError(f"--seeds {seeds}: give at least 1 seed")
+    return tuple(range(seeds))
+
+
+def expand_grid(study: Study, base: IPSConfig, axes: dict[str, list[Any]], seeds: tuple[int, ...]):
+    """Every grid point x every seed, each config built and validated."""
+    trials: list[TrialSpec] = []
+    names = list(axes)
+    for values in itertools.product(*(axes[name] for name in names)):
+        point = dict(zip(names, values, strict=True))
+        for seed in seeds:
+            changes = {**point_overrides(point), "seed": seed}
+            index = len(trials)
+            try:
+                config = override(base, changes)
+            except ConfigError as error:
+                raise StudyError(
+                    f"study {study.name!r}, trial {index} ({point_label(point)}, seed {seed}): {error}"
+                ) from None
+            trials.append(TrialSpec(index, point, seed, changes, config))
+    return tuple(trials)
+
+
+def search_corners(distribution: Any) -> list[Any]:
+    """The values of a distribution worth validating: every choice, both ends of a range."""
+    if isinstance(distribution, Choice):
+        return list(distribution.values)
+    if isinstance(distribution, (Uniform, LogUniform, IntUniform)):
+        if not distribution.low < distribution.high:
+            raise StudyError(f"{distribution}: low must be below high")
+        if isinstance(distribution, LogUniform) and distribution.low <= 0:
+            raise StudyError(f"{distribution}: a log-uniform range must be positive")
+        return [distribution.low, distribution.high]
+    raise StudyError(
+        f"{distribution!r} is not a search distribution; use Choice, Uniform, LogUniform, IntUniform"
+    )
+
+
+def check_search(study: Study, base: IPSConfig, search: Search, seeds: tuple[int, ...]) -> None:
+    if study.axes:
+        raise StudyError(f"study {study.name!r} has both axes and a search; give one or the other")
+    if search.suggestions < 1:
+        raise StudyError(f"study {study.name!r}: search.suggestions must be at least 1")
+    fields = list(search.space)
+    corners = [search_corners(search.space[field]) for field in fields]
+    check_plain(corners, f"search space of study {study.name!r}")
+    for values in itertools.product(*corners):
+        changes = {**dict(zip(fields, values, strict=True)), "seed": seeds[0]}
+        try:
+            override(base, changes)
+        except ConfigError as error:
+            label = " ".join(f"{field}={value}" for field, value in zip(fields, values, strict=True))
+            raise StudyError(f"study {study.name!r}, search value ({label}): {error}") from None
+
+
+def plan_study(
+    study: Study,
+    profile_name: str = "paper",
+    *,
+    seeds: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Plan:
+    """The validated plan of ``study`` under ``profile_name``; ``seeds`` replaces the profile's seeds by
+    0..seeds-1; ``overrides`` (dotted) apply to every trial after the profile's (e.g. ``data.root``)."""
+    if study.mode not in METRIC_DIRECTIONS:
+        raise StudyError(f"study {study.name!r}: mode {study.mode!r}; use 'max' or 'min'")
+    profile = get_profile(study, profile_name)
+    base = profile_base(study, profile_name, profile, overrides or {})
+    trial_seeds = resolve_seeds(profile.seeds if profile.seeds is not None else study.seeds, seeds)
+    search = profile.search if profile.search is not None else study.search
+    axes = profile_axes(study, profile)
+    if search is not None:
+        check_search(study, base, search, trial_seeds)
+        trials: tuple[TrialSpec, ...] = ()
+    else:
+        trials = expand_grid(study, base, axes, trial_seeds)
+    return Plan(study, profile_name, base, trial_seeds, axes, trials, search)

@@ -1,0 +1,230 @@
+"""Start Ray, open the MLflow parent run, build (or restore) the Tuner, run it, print the summary.
+
+Called by ``study.run.main`` once the plan is validated and the storage folder checked; everything
+that needs Ray or MLflow lives here, so that bad input is refused before either is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ips.config import to_dict
+from search_spaces import Choice, IntUniform, LogUniform, Uniform
+from study import tracking
+from study.expand import Plan, StudyError
+from study.ray_config import grid_entry
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+CHECKPOINTS_TO_KEEP = 2
+
+
+def git_commit() -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=REPOSITORY,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip()
+
+
+def parent_tags(plan: Plan) -> dict[str, str]:
+    return {
+        tracking.TAG_STUDY: plan.study.name,
+        tracking.TAG_PROFILE: plan.profile_name,
+        tracking.TAG_GIT_COMMIT: git_commit(),
+        tracking.TAG_AXES: json.dumps(plan.varied_fields),
+        tracking.TAG_METRIC: plan.study.metric,
+        tracking.TAG_MODE: plan.study.mode,
+    }
+
+
+# ----------------------------------------------------------------------------------------------- Ray
+
+
+def sigterm_as_sigint(signum: int, frame: Any) -> None:
+    """SIGTERM stops a study as Ctrl-C does: Ray saves its state and every run is closed honestly."""
+    signal.raise_signal(signal.SIGINT)
+
+
+def start_ray(address: str | None) -> None:
+    import ray
+
+    if address:
+        ray.init(address=address)
+    else:
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False)
+    # After ray.init, whose own SIGTERM handler would abort the driver without a word.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, sigterm_as_sigint)
+
+
+def trial_resources(args: argparse.Namespace) -> dict[str, float]:
+    """CPUs and GPUs per trial; a GPU share by default where the cluster has GPUs."""
+    import ray
+
+    available = ray.cluster_resources()
+    gpus = args.gpus_per_trial
+    if gpus is None:
+        gpus = 0.25 if available.get("GPU", 0) > 0 else 0.0
+    if not args.address and args.cpus_per_trial > available.get("CPU", 0):
+        raise StudyError(
+            f"--cpus-per-trial {args.cpus_per_trial:g}: this machine has {available.get('CPU', 0):g} CPUs; "
+            "give at most that many"
+        )
+    if gpus > available.get("GPU", 0) and not args.address:
+        raise StudyError(f"--gpus-per-trial {gpus:g}: this machine has {available.get('GPU', 0):g} GPUs")
+    return {"cpu": args.cpus_per_trial, "gpu": gpus}
+
+
+def tune_domain(distribution: Any) -> Any:
+    from ray import tune
+
+    if isinstance(distribution, Choice):
+        return tune.choice(list(distribution.values))
+    if isinstance(distribution, LogUniform):
+        return tune.loguniform(distribution.low, distribution.high)
+    if isinstance(distribution, Uniform):
+        return tune.uniform(distribution.low, distribution.high)
+    if isinstance(distribution, IntUniform):
+        return tune.randint(distribution.low, distribution.high + 1)
+    raise StudyError(f"{distribution!r} is not a search distribution")
+
+
+def search_setup(plan: Plan, experiment_dir: Path) -> tuple[dict, Any, int]:
+    """(param space, search algorithm, number of trials) of a grid or a searched study."""
+    from ray import tune
+
+    space: dict[str, Any] = {"base": to_dict(plan.base), "seeds": list(plan.seeds)}
+    if plan.search is None:
+        entries = [grid_entry(trial.index, trial.overrides) for trial in plan.trials]
+        space["trial"] = tune.grid_search(entries)
+        return space, None, 1
+    import optuna
+    from ray.tune.search import Repeater
+    from ray.tune.search.optuna import OptunaSearch
+
+    space["trial"] = {"index": 0, "overrides": {k: tune_domain(v) for k, v in plan.search.space.items()}}
+    searcher = OptunaSearch(
+        sampler=optuna.samplers.TPESampler(seed=plan.search.sampler_seed),
+        storage=optuna.storages.RDBStorage(f"sqlite:///{experiment_dir / 'optuna.db'}"),
+        study_name=experiment_dir.name,
+    )
+    return space, Repeater(searcher, repeat=len(plan.seeds)), plan.number_of_trials
+
+
+def build_tuner(plan: Plan, trainable: Any, experiment_dir: Path, callbacks: list, args: argparse.Namespace):
+    from ray import tune
+
+    from study.ray_config import trial_dirname
+
+    param_space, search_alg, samples = search_setup(plan, experiment_dir)
+    tune_config = tune.TuneConfig(
+        metric=plan.study.metric,
+        mode=plan.study.mode,
+        num_samples=samples,
+        search_alg=search_alg,
+        max_concurrent_trials=args.max_concurrent,
+        trial_name_creator=trial_dirname,
+        trial_dirname_creator=trial_dirname,
+        reuse_actors=True,  # the next trial runs in a finished trial's process: no new torch import
+    )
+    run_config = tune.RunConfig(
+        name=experiment_dir.name,
+        storage_path=str(experiment_dir.parent),
+        callbacks=callbacks,
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=CHECKPOINTS_TO_KEEP),
+        failure_config=tune.FailureConfig(max_failures=args.retries),
+        verbose=0,  # study.progress prints one line per epoch instead
+    )
+    return tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
+
+
+# ---------------------------------------------------------------------------------------------- main
+
+
+def launch(
+    plan: Plan,
+    args: argparse.Namespace,
+    experiment_dir: Path,
+    tracking_uri: str,
+    record: Callable[[], None],
+    resume_hint: str,
+) -> int:
+    """Run the plan; ``record()`` writes the invocation into the study folder once Ray accepted it;
+    ``resume_hint`` is printed if the study was interrupted."""
+    os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")  # belt and braces: every path is absolute
+    # A checkpoint every epoch forces frequent snapshots of the experiment state (what --resume reads):
+    # wanted here, so Ray's warning about them is noise.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    import ray
+    from mlflow import MlflowClient
+    from ray import tune
+
+    from study import mlflow_store as store
+    from study.mlflow_callback import MLflowTrialLogger
+    from study.progress import ProgressPrinter
+    from study.run import EXIT_FAILED_TRIALS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+    from study.summary import study_summary
+    from study.trainable import train_trial
+
+    start_ray(args.address)
+    try:
+        try:
+            resources = trial_resources(args)
+        except StudyError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        record()
+        client = MlflowClient(tracking_uri)
+        experiment_id = store.ensure_experiment(client, plan.study.name, tracking_uri)
+        parent_id = store.start_parent(
+            client, experiment_id, str(experiment_dir), parent_tags(plan), run_name=experiment_dir.name
+        )
+        trainable = tune.with_resources(train_trial, resources)
+        print(
+            f"study {plan.study.name} (profile {plan.profile_name}): {plan.number_of_trials} trials, "
+            f"{resources['cpu']:g} CPU and {resources['gpu']:g} GPU per trial\n"
+            f"Ray results: {experiment_dir}\n"
+            f"MLflow: {tracking_uri}, experiment {plan.study.name}, parent run {parent_id}",
+            flush=True,
+        )
+        if args.resume and tune.Tuner.can_restore(str(experiment_dir)):
+            tuner = tune.Tuner.restore(str(experiment_dir), trainable=trainable, resume_errored=True)
+        else:
+            if args.resume:
+                print(f"no Ray state to restore in {experiment_dir}; starting its trials again", flush=True)
+            callbacks = [
+                MLflowTrialLogger(
+                    tracking_uri=tracking_uri, experiment_id=experiment_id, parent_run_id=parent_id
+                ),
+                ProgressPrinter(plan.study.metric),
+            ]
+            tuner = build_tuner(plan, trainable, experiment_dir, callbacks, args)
+        tuner.fit()
+
+        print("\n" + study_summary(client, experiment_id, parent_id, plan.varied_fields, plan.study.metric))
+        print(f"\nCompare the trials in the MLflow UI:\n  {store.ui_command(tracking_uri)}")
+        parent = client.get_run(parent_id)
+        if parent.data.tags.get(tracking.TAG_STATUS) != tracking.STATUS_COMPLETED:
+            print(f"\n{resume_hint}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        children = store.child_runs(client, experiment_id, parent_id)
+        failed = [run for run in children if run.data.tags.get(tracking.TAG_STATUS) == tracking.STATUS_FAILED]
+        return EXIT_FAILED_TRIALS if failed else EXIT_OK
+    finally:
+        ray.shutdown()

@@ -1,0 +1,251 @@
+"""The Ray Tune callback on the driver that owns every MLflow write of a study.
+
+One writer (the driver) keeps a SQLite store free of "database is locked", and keeping the trial ->
+run map in MLflow itself (the ``ips.trial_id`` tag) rather than in memory is what makes ``--resume``
+continue each trial's one run instead of opening a second (Ray's stock ``MLflowLoggerCallback`` does
+the latter and leaves the first RUNNING forever):
+
+- a trial starts (first time, retried, or restored after the driver died): its child run under the
+  parent is looked up by trial id and continued, or created with the params, ``config.json`` and
+  ``label_distribution.json``;
+- every epoch's result is logged with step = epoch; epochs already in the run (re-run after a restore
+  from an older checkpoint) are skipped, so the history stays one continuous 1..E;
+- a checkpoint carrying ``attention_map.png`` (the trainable's last report) is logged as an artifact;
+- completion, early stop and failure set an honest ``ips.status`` (and ``ips.error``); at the end of
+  the experiment every run of the invocation is reconciled with Ray's view, so that none is left
+  RUNNING (trials the driver did not finish become ``interrupted``, status KILLED).
+
+The callback is pickled with the Tuner (Ray restores it on ``--resume``): it keeps only plain values
+and opens its client lazily.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow.fs
+from mlflow import MlflowClient
+from ray import cloudpickle
+from ray.tune import Callback
+from ray.tune.experiment import Trial
+
+from ips.config import IPSConfig, to_dict
+from study import mlflow_store as store
+from study import tracking
+from study.expand import point_label
+from study.ray_config import trial_config, trial_overrides
+
+logger = logging.getLogger(__name__)
+
+EPOCH_METRIC_ROOTS = ("train", "val", "time", "memory")
+
+
+def is_epoch_metric(key: str, value: Any) -> bool:
+    """The trainer's per-epoch metrics (not Ray's bookkeeping such as ``time_total_s``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return key in (tracking.METRIC_EPOCH, tracking.METRIC_LR) or key.split("/")[0] in EPOCH_METRIC_ROOTS
+
+
+def error_text(trial: Trial) -> str:
+    """The trial's error trace: Ray writes it to the trial's local folder first, to storage later."""
+    path = trial.error_file
+    if path and Path(path).is_file():
+        return Path(path).read_text()
+    return trial.get_error() or ""
+
+
+def error_summary(trial: Trial) -> str:
+    """``ExceptionType: message`` of a failed trial's error (its full trace is the error.txt artifact)."""
+    error = None
+    path = trial.pickled_error_file
+    try:
+        if path and Path(path).is_file():
+            error = cloudpickle.loads(Path(path).read_bytes())
+    except Exception:  # an error class that cannot be unpickled on the driver
+        error = None
+    cause = getattr(error, "cause", None) or error
+    if cause is not None:
+        return f"{type(cause).__name__}: {cause}"
+    lines = [line for line in error_text(trial).splitlines() if line.strip()]
+    return lines[-1] if lines else "the trial failed (Ray kept no error message)"
+
+
+def label_distribution(config: IPSConfig) -> dict[str, Any]:
+    """``{"train"|"val": {task: {class: count}}}`` from the datasets' ``label_counts()`` (no rendering)."""
+    from ips.data import build_datasets  # torch: only where the driver logs a new trial
+
+    train, val = build_datasets(config)
+    return {"train": train.label_counts(), "val": val.label_counts()}
+
+
+class MLflowTrialLogger(Callback):
+    def __init__(self, *, tracking_uri: str, experiment_id: str, parent_run_id: str) -> None:
+        self.tracking_uri = tracking_uri
+        self.experiment_id = experiment_id
+        self.parent_run_id = parent_run_id
+        self._reset()
+
+    def _reset(self) -> None:
+        self._client: MlflowClient | None = None
+        self._runs: dict[str, str] | None = None  # trial id -> run id
+        self._without_params: set[str] = set()  # runs created by a driver killed before it logged them
+        self._logged_step: dict[str, int] = {}  # trial id -> last epoch in its run
+        self._labels: dict[str, dict] = {}  # data config (JSON) -> label distribution
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in ("tracking_uri", "experiment_id", "parent_run_id")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reset()
+
+    # ---------------------------------------------------------------------------------- lookups
+
+    @property
+    def client(self) -> MlflowClient:
+        if self._client is None:
+            self._client = MlflowClient(self.tracking_uri)
+        return self._client
+
+    def known_runs(self) -> dict[str, str]:
+        if self._runs is None:
+            runs = store.child_runs(self.client, self.experiment_id, self.parent_run_id)
+            self._runs = {run.data.tags[tracking.TAG_TRIAL_ID]: run.info.run_id for run in runs}
+            self._without_params = {run.info.run_id for run in runs if not run.data.params}
+        return self._runs
+
+    def run_for(self, trial: Trial) -> str:
+        """The trial's one child run: found by its trial id, or created with params and artifacts."""
+        runs = self.known_runs()
+        if trial.trial_id not in runs:
+            config = trial_config(trial.config)
+            name = point_label(trial_overrides(trial.config))
+            run_id = store.create_child(
+                self.client, self.experiment_id, self.parent_run_id, trial.trial_id, config, name
+            )
+            runs[trial.trial_id] = run_id
+            self.log_provenance(run_id, config)
+        elif runs[trial.trial_id] in self._without_params:
+            self._without_params.discard(runs[trial.trial_id])
+            self.log_provenance(runs[trial.trial_id], trial_config(trial.config))
+        return runs[trial.trial_id]
+
+    def log_provenance(self, run_id: str, config: IPSConfig) -> None:
+        store.log_params(self.client, run_id, store.trial_params(config))
+        self.client.log_dict(run_id, to_dict(config), tracking.ARTIFACT_CONFIG)
+        key = str(to_dict(config.data))
+        try:
+            if key not in self._labels:
+                self._labels[key] = label_distribution(config)
+            self.client.log_dict(run_id, self._labels[key], tracking.ARTIFACT_LABELS)
+        except Exception as error:  # the study must not stop because a chance level is missing
+            logger.warning("no %s for run %s: %s", tracking.ARTIFACT_LABELS, run_id, error)
+
+    def logged_step(self, trial: Trial, run_id: str) -> int:
+        if trial.trial_id not in self._logged_step:
+            self._logged_step[trial.trial_id] = store.last_step(self.client, run_id)
+        return self._logged_step[trial.trial_id]
+
+    # ------------------------------------------------------------------------------------ hooks
+
+    def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        run_id = self.run_for(trial)
+        client = self.client
+        if client.get_run(run_id).data.tags.get(tracking.TAG_ERROR) is not None:
+            client.delete_tag(run_id, tracking.TAG_ERROR)  # a failed trial resumed by --resume
+        store.set_status(client, run_id, tracking.STATUS_RUNNING)
+
+    def on_trial_result(
+        self, iteration: int, trials: list[Trial], trial: Trial, result: dict, **info: Any
+    ) -> None:
+        epoch = result.get(tracking.METRIC_EPOCH)
+        if epoch is None:
+            return
+        run_id = self.run_for(trial)
+        step = int(epoch)
+        if step <= self.logged_step(trial, run_id):
+            return  # already in the run: re-run after a restore, or the trainable's final report
+        metrics = {
+            key: float(value)
+            for key, value in result.items()
+            if is_epoch_metric(key, value) and math.isfinite(float(value))
+        }
+        store.log_metrics(self.client, run_id, metrics, step)
+        self._logged_step[trial.trial_id] = step
+
+    def on_checkpoint(
+        self, iteration: int, trials: list[Trial], trial: Trial, checkpoint, **info: Any
+    ) -> None:
+        source = f"{checkpoint.path}/{tracking.ARTIFACT_ATTENTION_MAP}"
+        filesystem = checkpoint.filesystem
+        if filesystem.get_file_info(source).type == pyarrow.fs.FileType.NotFound:
+            return
+        with tempfile.TemporaryDirectory() as folder:
+            local = Path(folder) / tracking.ARTIFACT_ATTENTION_MAP
+            with filesystem.open_input_stream(source) as stream:
+                local.write_bytes(stream.readall())
+            self.client.log_artifact(self.run_for(trial), str(local))
+
+    def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        self.finish(trial)
+
+    def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        self.fail(trial)
+
+    def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        # Tune retries it (FailureConfig.max_failures): still running, with the error of this attempt.
+        run_id = self.run_for(trial)
+        message = f"attempt {trial.num_failures} failed, retrying: {error_summary(trial)}"
+        self.client.set_tag(run_id, tracking.TAG_ERROR, message[-store.MAX_TAG_LENGTH :])
+
+    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        """Reconcile every run with Ray's final view, so that no run of this invocation stays RUNNING.
+
+        After Ctrl-C Ray stops the running trials as TERMINATED, but their last result is not ``done``:
+        those, and any run Ray no longer knows, become ``interrupted`` (KILLED) until ``--resume``.
+        """
+        incomplete = False
+        for trial in trials:
+            run_id = self.known_runs().get(trial.trial_id)
+            if trial.status == Trial.ERROR:
+                self.fail(trial, only_if_open=True)
+            elif trial.status == Trial.TERMINATED and trial.last_result.get("done"):
+                self.finish(trial, only_if_open=True)
+            else:
+                incomplete = True
+                if run_id is not None and self.is_open(run_id):
+                    store.set_status(self.client, run_id, tracking.STATUS_INTERRUPTED)
+        known = {trial.trial_id for trial in trials}
+        for trial_id, run_id in self.known_runs().items():
+            if trial_id not in known and self.is_open(run_id):
+                store.set_status(self.client, run_id, tracking.STATUS_INTERRUPTED)
+        status = tracking.STATUS_INTERRUPTED if incomplete else tracking.STATUS_COMPLETED
+        store.set_status(self.client, self.parent_run_id, status)
+
+    # ----------------------------------------------------------------------------------- endings
+
+    def is_open(self, run_id: str) -> bool:
+        return self.client.get_run(run_id).info.status == store.RUNNING
+
+    def finish(self, trial: Trial, only_if_open: bool = False) -> None:
+        run_id = self.run_for(trial)
+        if only_if_open and not self.is_open(run_id):
+            return
+        epochs = trial_config(trial.config).optimisation.epochs
+        finished_all = self.logged_step(trial, run_id) >= epochs
+        status = tracking.STATUS_COMPLETED if finished_all else tracking.STATUS_EARLY_STOPPED
+        store.set_status(self.client, run_id, status)
+
+    def fail(self, trial: Trial, only_if_open: bool = False) -> None:
+        run_id = self.run_for(trial)
+        if only_if_open and not self.is_open(run_id):
+            return
+        text = error_text(trial)
+        if text:
+            self.client.log_text(run_id, text, "error.txt")
+        store.set_status(self.client, run_id, tracking.STATUS_FAILED, error=error_summary(trial))

@@ -1,0 +1,191 @@
+"""Where and how a study is written to MLflow: the store, the experiment, parent and child runs.
+
+The names (tags, params, statuses) come from ``study.tracking``, the contract that ``analysis`` reads.
+This module holds the operations the driver needs on top of those names, all on one ``MlflowClient``:
+
+- ``resolve_tracking_uri``: the default ``sqlite:///<abs cwd>/mlflow.db``; relative SQLite paths made
+  absolute (Ray changes the working directory of trials, and a resumed study must find the same file).
+- ``ensure_experiment``: one experiment per study. For a SQLite store its artifacts go beside the
+  database in ``mlartifacts/<study>`` (MLflow 3 would otherwise put them under ``./mlruns`` of whatever
+  the working directory is when the store is first opened); a server decides for itself.
+- ``start_parent``: the parent run of an invocation, found again by its Ray storage folder on --resume.
+- ``child_runs``/``create_child``: one child run per Ray trial, found again by its trial id.
+- ``trial_params``: the flattened config plus the derived values under ``derived.*``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, Run, RunStatus, RunTag
+
+from ips.config import IPSConfig, flatten
+from study import tracking
+
+SQLITE_PREFIX = "sqlite:///"
+ARTIFACT_FOLDER = "mlartifacts"
+MAX_RESULTS = 50_000  # the SQL store's page limit
+MAX_PARAMS_PER_BATCH = 100
+MAX_TAG_LENGTH = 5000
+
+RUNNING = RunStatus.to_string(RunStatus.RUNNING)
+FINISHED = RunStatus.to_string(RunStatus.FINISHED)
+FAILED = RunStatus.to_string(RunStatus.FAILED)
+KILLED = RunStatus.to_string(RunStatus.KILLED)
+
+
+# ------------------------------------------------------------------------------------------- store
+
+
+def resolve_tracking_uri(uri: str | None, cwd: Path | None = None) -> str:
+    """An absolute tracking URI: the default SQLite file in ``cwd``, or ``uri`` with a relative SQLite
+    path made absolute; other schemes (``http://``, ``postgresql://``) are returned as given."""
+    cwd = (cwd or Path.cwd()).resolve()
+    if uri is None:
+        return f"{SQLITE_PREFIX}{cwd / 'mlflow.db'}"
+    if uri.startswith(SQLITE_PREFIX):
+        path = Path(uri[len(SQLITE_PREFIX) :])
+        return f"{SQLITE_PREFIX}{path if path.is_absolute() else (cwd / path).resolve()}"
+    return uri
+
+
+def sqlite_path(uri: str) -> Path | None:
+    return Path(uri[len(SQLITE_PREFIX) :]) if uri.startswith(SQLITE_PREFIX) else None
+
+
+def artifact_location(uri: str, experiment: str) -> str | None:
+    """``file://<folder of the database>/mlartifacts/<experiment>`` for SQLite; None for a server."""
+    database = sqlite_path(uri)
+    return None if database is None else (database.parent / ARTIFACT_FOLDER / experiment).as_uri()
+
+
+def ui_command(uri: str) -> str:
+    """The command that opens the MLflow UI on this store, on 127.0.0.1 only."""
+    if sqlite_path(uri) is None:
+        return f"open {uri} in a browser (an MLflow server)"
+    return f"mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000"
+
+
+def ensure_experiment(client: MlflowClient, name: str, uri: str) -> str:
+    """The id of the experiment ``name``, created (with its artifact location) if it does not exist."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    return client.create_experiment(name, artifact_location=artifact_location(uri, name))
+
+
+# -------------------------------------------------------------------------------------------- runs
+
+
+def runs_with_role(client: MlflowClient, experiment_id: str, role: str, extra: str = "") -> list[Run]:
+    query = f"tags.`{tracking.TAG_ROLE}` = '{role}'" + (f" and {extra}" if extra else "")
+    return client.search_runs([experiment_id], filter_string=query, max_results=MAX_RESULTS)
+
+
+def find_parent(client: MlflowClient, experiment_id: str, storage: str) -> Run | None:
+    """The parent run of the invocation whose Ray storage folder is ``storage`` (None if none yet)."""
+    matches = [
+        run
+        for run in runs_with_role(client, experiment_id, tracking.ROLE_PARENT)
+        if run.data.tags.get(tracking.TAG_STORAGE) == storage
+    ]
+    return min(matches, key=lambda run: run.info.start_time) if matches else None
+
+
+def start_parent(
+    client: MlflowClient, experiment_id: str, storage: str, tags: dict[str, str], run_name: str
+) -> str:
+    """Find the parent run of ``storage`` and mark it RUNNING again, or create it; returns its id."""
+    parent = find_parent(client, experiment_id, storage)
+    if parent is None:
+        all_tags = {**tags, tracking.TAG_ROLE: tracking.ROLE_PARENT, tracking.TAG_STORAGE: storage}
+        return client.create_run(experiment_id, run_name=run_name, tags=all_tags).info.run_id
+    client.update_run(parent.info.run_id, status=RUNNING)
+    return parent.info.run_id
+
+
+def child_runs(client: MlflowClient, experiment_id: str, parent_id: str) -> list[Run]:
+    return runs_with_role(
+        client, experiment_id, tracking.ROLE_TRIAL, f"tags.`{tracking.TAG_PARENT}` = '{parent_id}'"
+    )
+
+
+def create_child(
+    client: MlflowClient, experiment_id: str, parent_id: str, trial_id: str, config: IPSConfig, name: str
+) -> str:
+    tags = {
+        tracking.TAG_ROLE: tracking.ROLE_TRIAL,
+        tracking.TAG_PARENT: parent_id,
+        tracking.TAG_TRIAL_ID: trial_id,
+        tracking.TAG_SEED: str(config.seed),
+        tracking.TAG_CONFIG_ID: tracking.config_id(flatten(config)),
+        tracking.TAG_STATUS: tracking.STATUS_RUNNING,
+    }
+    return client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+
+
+def set_status(client: MlflowClient, run_id: str, ips_status: str, error: str | None = None) -> None:
+    """The ``ips.status`` tag and the matching MLflow run status (``running`` keeps the run open)."""
+    tags = [RunTag(tracking.TAG_STATUS, ips_status)]
+    if error is not None:
+        tags.append(RunTag(tracking.TAG_ERROR, error[-MAX_TAG_LENGTH:]))
+    client.log_batch(run_id, tags=tags)
+    mlflow_status = {
+        tracking.STATUS_RUNNING: RUNNING,
+        tracking.STATUS_COMPLETED: FINISHED,
+        tracking.STATUS_EARLY_STOPPED: FINISHED,
+        tracking.STATUS_FAILED: FAILED,
+        tracking.STATUS_INTERRUPTED: KILLED,
+    }[ips_status]
+    if mlflow_status == RUNNING:
+        client.update_run(run_id, status=RUNNING)
+    else:
+        client.set_terminated(run_id, status=mlflow_status)
+
+
+# ------------------------------------------------------------------------------------------ params
+
+
+def derived_values(config: IPSConfig) -> dict[str, Any]:
+    rows, columns = config.patch_grid
+    return {
+        "number_of_patches": config.number_of_patches,
+        "patch_grid_rows": rows,
+        "patch_grid_columns": columns,
+        "patch_stride": config.patches.step,
+        "kept_patches": min(config.selection.memory_size, config.number_of_patches),
+        "object_to_image_ratio": config.object_to_image_ratio,
+        "object_to_patch_ratio": config.object_to_patch_ratio,
+        "final_lr": config.optimisation.final_lr,
+    }
+
+
+def trial_params(config: IPSConfig) -> dict[str, str]:
+    """MLflow params of a trial: the flattened config and ``derived.*``."""
+    params = {key: value for key, value in flatten(config).items()}
+    params.update({tracking.DERIVED_PREFIX + key: value for key, value in derived_values(config).items()})
+    return {
+        key: json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+        for key, value in params.items()
+    }
+
+
+def log_params(client: MlflowClient, run_id: str, params: dict[str, str]) -> None:
+    items = [Param(key, value) for key, value in params.items()]
+    for start in range(0, len(items), MAX_PARAMS_PER_BATCH):
+        client.log_batch(run_id, params=items[start : start + MAX_PARAMS_PER_BATCH])
+
+
+def log_metrics(client: MlflowClient, run_id: str, metrics: dict[str, float], step: int) -> None:
+    now = int(time.time() * 1000)
+    client.log_batch(run_id, metrics=[Metric(key, value, now, step) for key, value in metrics.items()])
+
+
+def last_step(client: MlflowClient, run_id: str) -> int:
+    """The last epoch logged to a run (0 if none)."""
+    history = client.get_metric_history(run_id, tracking.METRIC_EPOCH)
+    return max((int(metric.step) for metric in history), default=0)

@@ -1,0 +1,42 @@
+"""Ray's config dict of a trial: built by the driver (``param_space``), read by the trainable and the
+MLflow callback. Plain JSON, so that Ray can store it with the experiment and restore it on --resume::
+
+    {"base": <ips.config.to_dict of the profile's base config>,
+     "trial": {"index": 3, "overrides": {"patches.size": 25, "seed": 0}},   # a grid trial
+     "seeds": [0, 1, 2]}
+
+A grid study puts ``tune.grid_search`` over the ``trial`` entries; a searched study puts Tune's
+distributions into ``trial.overrides`` and lets ``ray.tune.search.Repeater`` run each suggestion once per
+seed (``__trial_index__`` picks ``seeds[i]``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ips.config import IPSConfig, from_dict, override
+
+TRIAL_INDEX_KEY = "__trial_index__"  # set by ray.tune.search.Repeater: which seed of a suggestion
+FINAL_REPORT_KEY = "ips/final"  # set (to 1) on the trainable's report after the last epoch
+
+
+def grid_entry(index: int, overrides: dict[str, Any]) -> dict[str, Any]:
+    return {"index": index, "overrides": dict(overrides)}
+
+
+def trial_overrides(ray_config: dict[str, Any]) -> dict[str, Any]:
+    """The dotted changes of the base for this trial, the seed included."""
+    changes = dict(ray_config["trial"]["overrides"])
+    if TRIAL_INDEX_KEY in ray_config:
+        changes["seed"] = ray_config["seeds"][ray_config[TRIAL_INDEX_KEY]]
+    return changes
+
+
+def trial_config(ray_config: dict[str, Any]) -> IPSConfig:
+    """The typed config of one trial from Ray's config dict."""
+    return override(from_dict(ray_config["base"]), trial_overrides(ray_config))
+
+
+def trial_dirname(trial: Any) -> str:
+    """Ray's folder (and display name) of a trial: its id; the config is in MLflow, not in names."""
+    return str(trial.trial_id)

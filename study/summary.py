@@ -1,0 +1,98 @@
+"""The end-of-study table, read back from MLflow: the main metric per configuration over its seeds.
+
+One row per configuration (``ips.config_id``): the values of the varied fields, the final value of the
+study's metric as mean +/- standard deviation over the seeds that finished (completed or early
+stopped), and how many of its seeds finished. Reading MLflow rather than Ray's result grid means a
+resumed study reports every trial, from this invocation and the ones before.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from mlflow import MlflowClient
+from mlflow.entities import Run
+
+from study import mlflow_store as store
+from study import tracking
+
+FINISHED_STATUSES = (tracking.STATUS_COMPLETED, tracking.STATUS_EARLY_STOPPED)
+
+
+@dataclass(frozen=True)
+class Row:
+    values: tuple[str, ...]  # the varied fields, in the plan's order
+    scores: tuple[float, ...]  # the metric of each finished seed
+    trials: int
+    statuses: tuple[str, ...]
+
+    def score_text(self) -> str:
+        if not self.scores:
+            return "-"
+        mean = statistics.fmean(self.scores)
+        if len(self.scores) == 1:
+            return f"{mean:.4f}"
+        return f"{mean:.4f} ± {statistics.stdev(self.scores):.4f}"
+
+
+def summary_rows(runs: list[Run], fields: list[str], metric: str) -> list[Row]:
+    groups: dict[str, list[Run]] = {}
+    for run in sorted(runs, key=lambda run: run.info.start_time):
+        groups.setdefault(run.data.tags.get(tracking.TAG_CONFIG_ID, run.info.run_id), []).append(run)
+    rows = []
+    for members in groups.values():
+        first = members[0].data.params
+        statuses = tuple(run.data.tags.get(tracking.TAG_STATUS, "?") for run in members)
+        scores = tuple(
+            run.data.metrics[metric]
+            for run, status in zip(members, statuses, strict=True)
+            if status in FINISHED_STATUSES and metric in run.data.metrics
+        )
+        rows.append(Row(tuple(first.get(field, "?") for field in fields), scores, len(members), statuses))
+    return sorted(rows, key=lambda row: tuple(sort_key(value) for value in row.values))
+
+
+def short_text(value: str) -> str:
+    """A logged param for people: ``0.00042246380742484593`` -> ``0.0004225``."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return value if number.is_integer() or len(value) <= 8 else f"{number:.4g}"
+
+
+def sort_key(value: str) -> tuple[int, float, str]:
+    """Numbers in numeric order, before any text."""
+    try:
+        return (0, float(value), "")
+    except ValueError:
+        return (1, 0.0, value)
+
+
+def format_table(rows: list[Row], fields: list[str], metric: str) -> str:
+    header = [*fields, f"{metric} (final)", "seeds finished"]
+    body = [
+        [*map(short_text, row.values), row.score_text(), f"{len(row.scores)}/{row.trials}"] for row in rows
+    ]
+    widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True))
+        for line in [header, *body]
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def study_summary(
+    client: MlflowClient, experiment_id: str, parent_id: str, fields: list[str], metric: str
+) -> str:
+    runs = store.child_runs(client, experiment_id, parent_id)
+    if not runs:
+        return "no trials were logged"
+    rows = summary_rows(runs, fields, metric)
+    failed = sum(status == tracking.STATUS_FAILED for row in rows for status in row.statuses)
+    text = format_table(rows, fields, metric)
+    if failed:
+        text += f"\n{failed} trial(s) failed: see the ips.error tag of their runs"
+    return text

@@ -1,0 +1,83 @@
+"""The Ray Tune function trainable: a thin adapter from Ray's trial config to ``ips.train.fit``.
+
+``train_trial`` rebuilds the typed config from Ray's config dict (``study.ray_config``), builds the
+datasets, and calls ``fit`` with an ``on_epoch_end`` that reports the epoch's metrics to Tune together
+with a full checkpoint. A trial that Tune restarts (``--resume``, a retry) continues from
+``tune.get_checkpoint()``. After the last epoch one more report carries the final checkpoint with
+``attention_map.png`` (validation canvas 0), which the driver's MLflow callback logs. NaN losses
+raise ``ips.train.NonFiniteLossError``: the trial fails and the study goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from ray import tune
+
+from ips.attention import attention_map, save_attention_png
+from ips.config import IPSConfig
+from ips.data import build_datasets
+from ips.train import EpochEnd, fit
+from study.ray_config import FINAL_REPORT_KEY, trial_config
+from study.tracking import ARTIFACT_ATTENTION_MAP
+
+
+def trial_resources() -> tuple[float, float]:
+    """(CPUs, GPUs) that Tune reserved for this trial."""
+    resources = tune.get_context().get_trial_resources().required_resources
+    return float(resources.get("CPU", 1)), float(resources.get("GPU", 0))
+
+
+def limit_to_resources(cpus: float, gpus: float) -> int:
+    """Use the trial's CPUs: on a CPU trial all of them as torch threads; on a GPU trial one thread
+    and the others as DataLoader workers rendering canvases. Caps the trial's CUDA memory to its share
+    of a shared GPU (Ray's fractional GPUs do not isolate memory). Returns the number of workers."""
+    cores = max(1, int(cpus))
+    if gpus > 0 and torch.cuda.is_available():
+        torch.set_num_threads(1)
+        if gpus < 1:
+            torch.cuda.set_per_process_memory_fraction(gpus, device=0)  # Ray shows the trial one GPU
+        return cores - 1
+    torch.set_num_threads(cores)
+    return 0
+
+
+def write_attention_map(model: torch.nn.Module, val_data: Any, config: IPSConfig, path: Path) -> None:
+    image, _ = val_data[0]  # [C, H, W]: the same validation canvas for every trial of a study
+    save_attention_png(image, attention_map(model, image, config), config, path)
+
+
+def train_trial(ray_config: dict[str, Any]) -> None:
+    logging.getLogger("ray.train").setLevel(logging.WARNING)  # not a line per saved checkpoint
+    config = trial_config(ray_config)
+    workers = limit_to_resources(*trial_resources())
+    train_data, val_data = build_datasets(config)
+    work = Path(tempfile.mkdtemp(prefix="ips-trial-"))
+    latest = work / "latest"  # the last checkpoint, kept to build the final one
+
+    def report(end: EpochEnd) -> None:
+        shutil.rmtree(latest, ignore_errors=True)
+        end.save_checkpoint(latest)
+        tune.report(end.metrics, checkpoint=tune.Checkpoint.from_directory(str(latest)))
+
+    try:
+        resume_from = None
+        checkpoint = tune.get_checkpoint()
+        if checkpoint is not None:
+            checkpoint.to_directory(str(latest))
+            resume_from = latest
+        result = fit(
+            config, train_data, val_data, on_epoch_end=report, resume_from=resume_from, num_workers=workers
+        )
+        final = work / "final"
+        shutil.copytree(latest, final)
+        write_attention_map(result.model, val_data, config, final / ARTIFACT_ATTENTION_MAP)
+        metrics = {**result.history[-1], FINAL_REPORT_KEY: 1}
+        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(final)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,104 @@
+"""Tiny studies for the end-to-end tests, and helpers to run the study CLI as a real subprocess.
+
+The studies are built like the shipped ones (``search_spaces``) but small enough that Ray's start-up,
+not training, dominates: 200-pixel canvases, 4 training and 2 validation canvases, batch 2.
+``python tests/study/study_fixtures.py <study> [flags]`` runs ``study.run.main`` with these studies.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ips.config import IPSConfig, override
+from search_spaces import Profile, Study
+from search_spaces._scale import smoke
+
+HERE = Path(__file__).resolve().parent
+TINY_BASE = override(
+    IPSConfig(),
+    smoke(
+        {
+            "data.canvas_height": 200,
+            "data.canvas_width": 200,
+            "data.noise_count": 10,
+            "data.train_canvases": 4,
+            "data.validation_canvases": 2,
+            "optimisation.batch_size": 2,
+            "patches.size": 50,
+        }
+    ),
+)
+
+
+def tiny_study(name: str, axes: dict, epochs: int) -> Study:
+    base = override(TINY_BASE, {"optimisation.epochs": epochs})
+    return Study(
+        name=name,
+        description=f"test study {name}",
+        reproduces="nothing (a test)",
+        base=base,
+        axes=axes,
+        seeds=(0,),
+        profiles={"smoke": Profile(note="the test's own size")},
+    )
+
+
+TINY_STUDIES = {
+    # Two trials of 4 epochs: long enough to be killed in the middle.
+    "tiny_resume": tiny_study("tiny_resume", {"patches.size": [25, 50]}, epochs=4),
+    # lr 1e30 makes the loss NaN at the second batch: ips.train raises NonFiniteLossError.
+    "tiny_failure": tiny_study("tiny_failure", {"optimisation.lr": [1e-3, 1e30]}, epochs=2),
+}
+
+
+def run_cli(args: list[str], cwd: Path, env: dict, *, tiny: bool = False, timeout: float = 600):
+    """``python -m study.run ARGS`` (or this file, with the tiny studies) in ``cwd``; waits for it."""
+    command = (
+        [sys.executable, str(HERE / "study_fixtures.py")] if tiny else [sys.executable, "-m", "study.run"]
+    )
+    return subprocess.run(command + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def start_cli(args: list[str], cwd: Path, env: dict, log: Path) -> subprocess.Popen:
+    """The tiny-study CLI started in the background (its output in ``log``)."""
+    with open(log, "w") as out:
+        return subprocess.Popen(
+            [sys.executable, str(HERE / "study_fixtures.py"), *args], cwd=cwd, env=env, stdout=out, stderr=out
+        )
+
+
+def processes_with_env(name: str, value: str) -> list[int]:
+    """Ids of this user's processes whose environment has ``name=value`` (the ones a test started)."""
+    wanted = f"{name}={value}".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if wanted in (entry / "environ").read_bytes().split(b"\0"):
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+def kill_processes(pids: list[int], wait: float = 10.0) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids):
+        time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    from study.run import main
+
+    raise SystemExit(main(studies=TINY_STUDIES))

@@ -1,0 +1,189 @@
+"""The MLflow side on a real temporary SQLite store: the store's layout, and the callback's continuity
+across a driver restart (a pickled and restored callback, as ``Tuner.restore`` gives back)."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+from ray.tune.experiment import Trial
+from study_fixtures import TINY_STUDIES
+
+from ips.config import flatten, to_dict
+from study import mlflow_store as store
+from study import tracking
+from study.expand import plan_study
+from study.mlflow_callback import MLflowTrialLogger, is_epoch_metric
+from study.ray_config import grid_entry
+from study.summary import study_summary
+
+
+@pytest.fixture(scope="module")
+def empty_database(tmp_path_factory):
+    """An empty store, created once: MLflow's table creation takes seconds, a copy milliseconds."""
+    folder = tmp_path_factory.mktemp("template")
+    MlflowClient(store.resolve_tracking_uri(None, folder)).search_experiments()
+    return folder / "mlflow.db"
+
+
+@pytest.fixture
+def mlflow_store(tmp_path, empty_database):
+    shutil.copy(empty_database, tmp_path / "mlflow.db")
+    uri = store.resolve_tracking_uri(None, tmp_path)
+    client = MlflowClient(uri)
+    experiment_id = store.ensure_experiment(client, "tiny_resume", uri)
+    return uri, client, experiment_id
+
+
+def test_tracking_uri_defaults_to_an_absolute_sqlite_file_with_artifacts_beside_it(tmp_path, mlflow_store):
+    uri, client, experiment_id = mlflow_store
+    assert uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert (
+        store.resolve_tracking_uri("sqlite:///sub/x.db", tmp_path) == f"sqlite:///{tmp_path / 'sub' / 'x.db'}"
+    )
+    assert store.resolve_tracking_uri("http://127.0.0.1:5000", tmp_path) == "http://127.0.0.1:5000"
+    location = client.get_experiment(experiment_id).artifact_location
+    assert location == (tmp_path / "mlartifacts" / "tiny_resume").as_uri()
+    assert store.ensure_experiment(client, "tiny_resume", uri) == experiment_id
+    assert "--host 127.0.0.1" in store.ui_command(uri)
+
+
+def test_parent_is_found_again_by_its_storage_folder(mlflow_store):
+    _, client, experiment_id = mlflow_store
+    first = store.start_parent(client, experiment_id, "/runs/a", {tracking.TAG_STUDY: "x"}, "a")
+    other = store.start_parent(client, experiment_id, "/runs/b", {tracking.TAG_STUDY: "x"}, "b")
+    store.set_status(client, first, tracking.STATUS_INTERRUPTED)
+    assert client.get_run(first).info.status == store.KILLED
+    again = store.start_parent(client, experiment_id, "/runs/a", {tracking.TAG_STUDY: "x"}, "a")
+    assert again == first != other
+    assert client.get_run(first).info.status == store.RUNNING
+
+
+def test_trial_params_hold_the_flat_config_and_derived_values():
+    config = plan_study(TINY_STUDIES["tiny_resume"], "smoke").trials[0].config
+    params = store.trial_params(config)
+    assert set(flatten(config)) <= set(params)
+    assert params["derived.number_of_patches"] == str(config.number_of_patches)
+    assert params["derived.object_to_patch_ratio"] == str(config.object_to_patch_ratio)
+    assert params["patches.size"] == "25"
+
+
+def trial_for(plan, index: int) -> Trial:
+    """A real (stub) Ray trial with the Ray config the driver would give it."""
+    spec = plan.trials[index]
+    config = {"base": to_dict(plan.base), "trial": grid_entry(spec.index, spec.overrides), "seeds": [0]}
+    return Trial("train_trial", config=config, trial_id=f"t_{index:05d}", stub=True)
+
+
+def result(epoch: int) -> dict:
+    return {
+        "epoch": epoch,
+        "val/accuracy": 0.1 * epoch,
+        "train/loss": 2.0 / epoch,
+        "time_total_s": 3.0,
+        "pid": 1,
+    }
+
+
+def test_a_restored_callback_continues_each_trial_in_its_one_run(mlflow_store):
+    uri, client, experiment_id = mlflow_store
+    plan = plan_study(TINY_STUDIES["tiny_resume"], "smoke")  # 2 trials of 4 epochs
+    parent = store.start_parent(client, experiment_id, "/runs/tiny", {}, "tiny")
+    first = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    trials = [trial_for(plan, 0), trial_for(plan, 1)]
+    for trial in trials:
+        first.on_trial_start(0, trials, trials[0] if trial is trials[0] else trial)
+    for epoch in (1, 2):
+        first.on_trial_result(0, trials, trials[0], result(epoch))
+    first.on_trial_result(0, trials, trials[1], result(1))
+    # ... the driver is killed here: both runs stay RUNNING. Ray restores the pickled callback:
+    second = pickle.loads(pickle.dumps(first))
+    for trial in trials:
+        second.on_trial_start(0, trials, trial)
+    for epoch in (2, 3, 4):  # trial 0 restarts from its epoch-1 checkpoint: epoch 2 again
+        second.on_trial_result(0, trials, trials[0], result(epoch))
+    second.on_trial_result(0, trials, trials[0], {**result(4), "ips/final": 1})
+    trials[0].update_last_result({**result(4), "done": True})
+    trials[0].set_status(Trial.TERMINATED)
+    second.on_trial_complete(0, trials, trials[0])
+    # ... and Ctrl-C stops trial 1 after its second epoch: Ray marks it TERMINATED, but not done.
+    second.on_trial_result(0, trials, trials[1], result(2))
+    trials[1].update_last_result(result(2))
+    trials[1].set_status(Trial.TERMINATED)
+    second.on_experiment_end(trials)
+
+    runs = {
+        run.data.tags[tracking.TAG_TRIAL_ID]: run for run in store.child_runs(client, experiment_id, parent)
+    }
+    assert sorted(runs) == ["t_00000", "t_00001"], "one run per trial"
+    done, stopped = runs["t_00000"], runs["t_00001"]
+    history = client.get_metric_history(done.info.run_id, "val/accuracy")
+    assert sorted(m.step for m in history) == [1, 2, 3, 4], "one continuous history, no repeated epoch"
+    assert (
+        done.info.status == store.FINISHED
+        and done.data.tags[tracking.TAG_STATUS] == tracking.STATUS_COMPLETED
+    )
+    assert stopped.info.status == store.KILLED
+    assert stopped.data.tags[tracking.TAG_STATUS] == tracking.STATUS_INTERRUPTED
+    assert client.get_run(parent).data.tags[tracking.TAG_STATUS] == tracking.STATUS_INTERRUPTED
+    assert "time_total_s" not in done.data.metrics and "pid" not in done.data.metrics
+    assert done.data.params["patches.size"] == "25"
+    assert {"config.json", "label_distribution.json"} <= {
+        a.path for a in client.list_artifacts(done.info.run_id)
+    }
+
+    table = study_summary(client, experiment_id, parent, ["patches.size"], "val/accuracy")
+    assert "0.4000" in table and "1/1" in table and "0/1" in table
+
+
+def test_early_stopped_trials_are_told_apart_from_completed_ones(mlflow_store):
+    uri, client, experiment_id = mlflow_store
+    plan = plan_study(TINY_STUDIES["tiny_resume"], "smoke")
+    parent = store.start_parent(client, experiment_id, "/runs/early", {}, "early")
+    logger = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    trial = trial_for(plan, 1)
+    logger.on_trial_start(0, [trial], trial)
+    logger.on_trial_result(0, [trial], trial, result(1))
+    trial.update_last_result({**result(1), "done": True})  # a scheduler stopped it after epoch 1 of 4
+    trial.set_status(Trial.TERMINATED)
+    logger.on_trial_complete(0, [trial], trial)
+    logger.on_experiment_end([trial])
+    run = store.child_runs(client, experiment_id, parent)[0]
+    assert run.info.status == store.FINISHED
+    assert run.data.tags[tracking.TAG_STATUS] == tracking.STATUS_EARLY_STOPPED
+    assert client.get_run(parent).info.status == store.FINISHED
+
+
+def test_only_the_trainers_metrics_are_logged():
+    assert is_epoch_metric("val/majority/accuracy", 0.5) and is_epoch_metric("lr", 1e-3)
+    assert is_epoch_metric("epoch", 3) and is_epoch_metric("memory/peak_mb", 12.0)
+    assert not is_epoch_metric("time_total_s", 1.0) and not is_epoch_metric("done", True)
+    assert not is_epoch_metric("ips/final", 1) and not is_epoch_metric("val/accuracy", "x")
+
+
+def test_artifacts_land_beside_the_database_whatever_the_working_directory(
+    tmp_path, mlflow_store, monkeypatch
+):
+    uri, client, experiment_id = mlflow_store
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # as inside a Ray trial
+    run = client.create_run(experiment_id)
+    client.log_dict(run.info.run_id, {"a": 1}, "config.json")
+    assert list(Path(tmp_path / "mlartifacts").rglob("config.json"))
+    assert not any(elsewhere.iterdir())
+
+
+def test_a_run_created_just_before_a_kill_gets_its_params_when_continued(mlflow_store):
+    uri, client, experiment_id = mlflow_store
+    plan = plan_study(TINY_STUDIES["tiny_resume"], "smoke")
+    parent = store.start_parent(client, experiment_id, "/runs/bare", {}, "bare")
+    trial = trial_for(plan, 0)
+    run_id = store.create_child(client, experiment_id, parent, trial.trial_id, plan.trials[0].config, "bare")
+    logger = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    logger.on_trial_start(0, [trial], trial)
+    assert [run.info.run_id for run in store.child_runs(client, experiment_id, parent)] == [run_id]
+    assert client.get_run(run_id).data.params["patches.size"] == "25"
