@@ -76,11 +76,15 @@ def error_summary(trial: Trial) -> str:
 
 
 def label_distribution(config: IPSConfig) -> dict[str, Any]:
-    """``{"train"|"val": {task: {class: count}}}`` from the datasets' ``label_counts()`` (no rendering)."""
+    """``{"train"|"val": {task: {class: count}}}`` from the datasets' ``label_counts()`` (no rendering),
+    plus ``"vectors": {"train"|"val": {task: {"0,3,7": count}}}`` where a dataset has multilabel tasks."""
     from ips.data import build_datasets  # torch: only where the driver logs a new trial
 
     train, val = build_datasets(config)
-    return {"train": train.label_counts(), "val": val.label_counts()}
+    distribution: dict[str, Any] = {"train": train.label_counts(), "val": val.label_counts()}
+    if hasattr(train, "label_set_counts"):
+        distribution["vectors"] = {"train": train.label_set_counts(), "val": val.label_set_counts()}
+    return distribution
 
 
 class MLflowTrialLogger(Callback):

@@ -76,7 +76,8 @@ def accuracy_metric(split: str, task: str | None = None) -> str:
 
 # artifacts ----------------------------------------------------------------------------------------
 ARTIFACT_CONFIG = "config.json"
-ARTIFACT_LABELS = "label_distribution.json"  # {"train"|"val": {task: {class: count}}}
+# {"train"|"val": {task: {class: count}}, "vectors": {"train"|"val": {task: {"0,3,7": count}}}}
+ARTIFACT_LABELS = "label_distribution.json"
 ARTIFACT_ATTENTION_MAP = "attention_map.png"
 
 

@@ -28,7 +28,7 @@ TASKS = (TaskConfig("majority", "multiclass", 10), TaskConfig("multi", "multilab
 def tiny_model(positional: bool = False, seed: int = 0) -> IPSModel:
     torch.manual_seed(seed)
     config = IPSConfig(
-        data=MegapixelMNISTConfig(canvas_height=4 * PATCH, canvas_width=5 * PATCH, digit_size=PATCH),
+        data=MegapixelMNISTConfig(canvas_height=4 * PATCH, canvas_width=5 * PATCH, digit_size=1),
         tasks=TASKS,
         aggregator=AggregatorConfig(
             embedding_dim=16,

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 def tiny_config(rows: int, cols: int, memory: int, iteration: int, positional: bool = False) -> IPSConfig:
     """One task (one query token), one head: scores rank patches independently of the set they are in."""
     return IPSConfig(
-        data=MegapixelMNISTConfig(canvas_height=rows * PATCH, canvas_width=cols * PATCH, digit_size=PATCH),
+        data=MegapixelMNISTConfig(canvas_height=rows * PATCH, canvas_width=cols * PATCH, digit_size=1),
         tasks=(TaskConfig("digit"),),
         aggregator=AggregatorConfig(
             embedding_dim=16,

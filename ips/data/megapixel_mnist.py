@@ -305,6 +305,20 @@ class MegapixelMNIST(Dataset):
                 counts["multi"][present] += 1
         return counts
 
+    def label_set_counts(self) -> dict[str, dict[str, int]]:
+        """{"multi": {"0,3,7": number of canvases}}: how often each set of present classes occurs.
+
+        The most frequent set's share is the exact-match chance level of the multilabel task, which
+        per-class counts cannot give. From the digit layouts alone, like ``label_counts``.
+        """
+        counts: dict[str, int] = {}
+        for index in range(len(self)):
+            classes, _, positions = self.digit_layout(index)
+            present = np.flatnonzero(canvas_labels(classes, positions)["multi"]).tolist()
+            key = ",".join(str(label) for label in present)
+            counts[key] = counts.get(key, 0) + 1
+        return {"multi": counts}
+
     # rendering ------------------------------------------------------------------------------
 
     def digit_image(self, pool_index: int) -> np.ndarray:

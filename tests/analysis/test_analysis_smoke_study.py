@@ -1,23 +1,15 @@
 """The analysis on a store made by a REAL smoke study.
 
-One module-scoped fixture runs ``python -m study.run patch_size_low_data --profile smoke`` (real Ray,
-real training, real MLflow on a temporary SQLite file; about 1 to 2 minutes on 2 CPU cores) and every
-test here reads that one store.
+The session's one ``python -m study.run patch_size_low_data --profile smoke`` (``smoke_study`` in
+tests/conftest.py: real Ray, real training, real MLflow on a temporary SQLite file) made the store that
+every test here reads; the study runner's own end-to-end test reads the same one.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import os
-import shutil
-import signal
 import statistics
-import subprocess
-import sys
-import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -35,60 +27,10 @@ from study import tracking
 STUDY = "patch_size_low_data"
 
 
-def runner_available() -> bool:
-    try:
-        return importlib.util.find_spec("study.run") is not None
-    except ImportError:
-        return False
-
-
-def processes_with_env(name: str, value: str) -> list[int]:
-    """Ids of processes whose environment holds ``name=value``: the ones this test started."""
-    wanted, pids = f"{name}={value}".encode(), []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                if wanted in (entry / "environ").read_bytes().split(b"\0"):
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
-def end_processes(pids: list[int]) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids):
-        time.sleep(0.1)
-
-
 @pytest.fixture(scope="module")
-def smoke_store(tmp_path_factory) -> tuple[str, Path]:
-    if not runner_available():
-        pytest.skip("study runner not available")
-    folder = tmp_path_factory.mktemp("smoke_study")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    ray_tmp = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))  # Ray's socket paths must stay short
-    env = {**os.environ, "RAY_TMPDIR": str(ray_tmp), "RAY_AUTH_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "study.run", STUDY, "--profile", "smoke", "--tracking-uri", uri]
-    try:
-        result = subprocess.run(
-            [*command, "--storage", str(folder / "ray")],
-            cwd=folder,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-    finally:
-        end_processes(processes_with_env("RAY_TMPDIR", str(ray_tmp)))
-        shutil.rmtree(ray_tmp, ignore_errors=True)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return uri, folder
+def smoke_store(smoke_study) -> tuple[str, Path]:
+    """(tracking URI, folder) of the session's one real smoke study (tests/conftest.py)."""
+    return smoke_study.tracking_uri, smoke_study.folder
 
 
 def test_table_cells_equal_the_raw_logged_metrics(smoke_store):

@@ -242,3 +242,16 @@ def test_preview_command_writes_a_picture(tmp_path):
     with Image.open(path) as picture:
         assert picture.width >= 600 and picture.height > 600
         assert np.asarray(picture.convert("L")).std() > 5
+
+
+def test_label_set_counts_agree_with_the_per_class_counts():
+    dataset = MegapixelMNIST(canvas_height=300, canvas_width=300, digit_size=28, canvases=60, noise="none")
+    sets = dataset.label_set_counts()["multi"]
+    assert sum(sets.values()) == 60
+    per_class = dict.fromkeys(range(10), 0)
+    for key, count in sets.items():
+        present = [int(label) for label in key.split(",")]
+        assert 2 <= len(present) <= 3  # a majority class and one or two others
+        for label in present:
+            per_class[label] += count
+    assert per_class == dataset.label_counts()["multi"]

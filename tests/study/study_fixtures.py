@@ -7,11 +7,8 @@ not training, dominates: 200-pixel canvases, 4 training and 2 validation canvase
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from ips.config import IPSConfig, override
@@ -70,32 +67,6 @@ def start_cli(args: list[str], cwd: Path, env: dict, log: Path) -> subprocess.Po
         return subprocess.Popen(
             [sys.executable, str(HERE / "study_fixtures.py"), *args], cwd=cwd, env=env, stdout=out, stderr=out
         )
-
-
-def processes_with_env(name: str, value: str) -> list[int]:
-    """Ids of this user's processes whose environment has ``name=value`` (the ones a test started)."""
-    wanted = f"{name}={value}".encode()
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if wanted in (entry / "environ").read_bytes().split(b"\0"):
-                pids.append(int(entry.name))
-        except OSError:
-            continue
-    return pids
-
-
-def kill_processes(pids: list[int], wait: float = 10.0) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids):
-        time.sleep(0.1)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
-from study_fixtures import kill_processes, processes_with_env, run_cli, start_cli
+from ray_processes import kill_processes, processes_with_env
+from study_fixtures import run_cli, start_cli
 
 from study import tracking
 from study.mlflow_store import FAILED, FINISHED, RUNNING, child_runs
@@ -46,9 +47,8 @@ def steps(client: MlflowClient, run_id: str, metric: str) -> list[int]:
     return sorted(m.step for m in client.get_metric_history(run_id, metric))
 
 
-def test_smoke_profile_of_patch_size_low_data_end_to_end(tmp_path, study_env):
-    result = run_cli(["patch_size_low_data", "--profile", "smoke"], tmp_path, study_env)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+def test_smoke_profile_of_patch_size_low_data_end_to_end(smoke_study, study_env):
+    tmp_path, result = smoke_study.folder, smoke_study.result  # the session's one smoke study
 
     client, experiment, parent, children = open_study(tmp_path, "patch_size_low_data")
     assert parent.info.status == FINISHED
@@ -125,7 +125,6 @@ def wait_for_an_epoch(
     raise AssertionError("no epoch was logged in time")
 
 
-@pytest.mark.slow
 def test_kill_9_of_the_driver_then_resume_keeps_one_continuous_run_per_trial(tmp_path, study_env):
     log = tmp_path / "first.log"
     process = start_cli(["tiny_resume", "--profile", "smoke"], tmp_path, study_env, log)
