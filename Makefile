@@ -21,8 +21,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## The main job: one study through Ray Tune, every trial tracked in MLflow (./mlflow.db).
+## Run again, it continues the same study (--resume): finished trials are kept, stopped ones go on.
+RESUME = $(if $(wildcard runs/ray/$(STUDY)-$(PROFILE)/study.json),--resume)
 run: $(STAMP)
-	$(PY) -m study.run $(STUDY) --profile $(PROFILE)
+	$(PY) -m study.run $(STUDY) --profile $(PROFILE) $(RESUME)
 
 ## The default test run (what CI runs): lint, then every test not marked slow or gpu.
 test: $(STAMP)

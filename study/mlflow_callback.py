@@ -220,6 +220,8 @@ class MLflowTrialLogger(Callback):
                 self.fail(trial, only_if_open=True)
             elif trial.status == Trial.TERMINATED and trial.last_result.get("done"):
                 self.finish(trial, only_if_open=True)
+            elif trial.status == Trial.TERMINATED and self.ended_earlier(run_id):
+                continue  # finished in an earlier invocation; --resume restored it as it was
             else:
                 incomplete = True
                 if run_id is not None and self.is_open(run_id):
@@ -232,6 +234,14 @@ class MLflowTrialLogger(Callback):
         store.set_status(self.client, self.parent_run_id, status)
 
     # ----------------------------------------------------------------------------------- endings
+
+    def ended_earlier(self, run_id: str | None) -> bool:
+        """Whether the run was already closed as completed or early-stopped (a restored trial's last
+        result no longer carries Ray's ``done`` flag)."""
+        if run_id is None or self.is_open(run_id):
+            return False
+        status = self.client.get_run(run_id).data.tags.get(tracking.TAG_STATUS)
+        return status in (tracking.STATUS_COMPLETED, tracking.STATUS_EARLY_STOPPED)
 
     def is_open(self, run_id: str) -> bool:
         return self.client.get_run(run_id).info.status == store.RUNNING

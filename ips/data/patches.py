@@ -25,7 +25,9 @@ class ImagePatches:
 
     def __init__(self, images: Tensor, size: int, stride: int | None = None) -> None:
         if images.dim() != 4:
-            raise ValueError(f"images must be [batch, channels, height, width], got shape {tuple(images.shape)}")
+            raise ValueError(
+                f"images must be [batch, channels, height, width], got shape {tuple(images.shape)}"
+            )
         self.size = size
         self.stride = stride or size
         batch, channels, height, width = images.shape
@@ -69,7 +71,9 @@ class ImagePatches:
     def chunks(self, chunk_size: int) -> Iterator[tuple[Tensor, Tensor]]:
         """Patches in index order, ``chunk_size`` at a time: yields (indices [k], patches [B, k, C, P, P])."""
         for start in range(0, self.num_patches, chunk_size):
-            indices = torch.arange(start, min(start + chunk_size, self.num_patches), device=self.images.device)
+            indices = torch.arange(
+                start, min(start + chunk_size, self.num_patches), device=self.images.device
+            )
             yield indices, self.take(indices)
 
     def all(self) -> Tensor:

@@ -140,6 +140,13 @@ def test_kill_9_of_the_driver_then_resume_keeps_one_continuous_run_per_trial(tmp
 
     check_resumed_to_the_end(tmp_path, study_env, before)
 
+    # --resume of a finished study runs nothing again and leaves it completed (what `make run` does twice).
+    again = run_cli(["tiny_resume", "--profile", "smoke", "--resume"], tmp_path, study_env, tiny=True)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    _, _, parent, children = open_study(tmp_path, "tiny_resume")
+    assert parent.data.tags[tracking.TAG_STATUS] == tracking.STATUS_COMPLETED
+    assert len(children) == 2 and all(run.info.status == FINISHED for run in children)
+
 
 def check_resumed_to_the_end(tmp_path: Path, study_env: dict, before: list) -> None:
     result = run_cli(["tiny_resume", "--profile", "smoke", "--resume"], tmp_path, study_env, tiny=True)
