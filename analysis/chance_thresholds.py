@@ -33,12 +33,16 @@ def _excess_per_run(study: Study, split: str, summary: str, field: str) -> tuple
     return per_run, known
 
 
+def _after_last(mask: np.ndarray) -> np.ndarray:
+    """Per row of ``mask`` [draws, levels]: the index just after its last True (0 where none is True)."""
+    last = np.where(mask.any(axis=1), mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1), -1)
+    return last + 1
+
+
 def _first_at_chance(at_chance: np.ndarray) -> np.ndarray:
     """Per row of ``at_chance`` [draws, levels]: index of the first level from which every level is at
     chance; -1 if the last level is above chance (never falls); 0 means at chance everywhere."""
-    above = ~at_chance
-    last_above = np.where(above.any(axis=1), above.shape[1] - 1 - np.argmax(above[:, ::-1], axis=1), -1)
-    return np.where(at_chance[:, -1], last_above + 1, -1)
+    return np.where(at_chance[:, -1], _after_last(~at_chance), -1)
 
 
 def convergence(
@@ -124,12 +128,7 @@ def _convergence_evidence(levels, point, boot, margin, groups, field) -> pd.Data
 def _generalising_from(excess: np.ndarray, margin: float) -> np.ndarray:
     """Per row of ``excess`` [draws, O2I levels ascending]: index of the smallest O2I from which every
     larger O2I is above chance + ``margin`` (0: all generalise; levels: none at the largest)."""
-    above = excess > margin
-    failing = ~above
-    last_failing = np.where(
-        failing.any(axis=1), failing.shape[1] - 1 - np.argmax(failing[:, ::-1], axis=1), -1
-    )
-    return last_failing + 1
+    return _after_last(~(excess > margin))
 
 
 def o2i_data_interaction(
