@@ -23,6 +23,8 @@ from tqdm import tqdm
 
 from ips.config import ConfigError, IPSConfig, from_dict, override, to_dict
 
+CONFIG_FILE = "config.json"  # as ips.train writes it beside each checkpoint
+
 SHORTCUTS = {  # flag destination -> dotted config key
     "epochs": "optimisation.epochs",
     "batch_size": "optimisation.batch_size",
@@ -153,12 +155,44 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def describe(config: IPSConfig) -> str:
+def derived_line(config: IPSConfig) -> str:
     rows, cols = config.patch_grid
     return (
-        json.dumps(to_dict(config), indent=2)
-        + f"\nderived: patch grid {rows}x{cols} = {config.number_of_patches} patches"
-        + f", memory {min(config.selection.memory_size, config.number_of_patches)} kept per image"
+        f"derived: patch grid {rows}x{cols} = {config.number_of_patches} patches"
+        f", memory {min(config.selection.memory_size, config.number_of_patches)} kept per image"
+    )
+
+
+def describe(config: IPSConfig) -> str:
+    """The whole config as JSON and the derived values (``--print-config``)."""
+    return json.dumps(to_dict(config), indent=2) + "\n" + derived_line(config)
+
+
+def data_summary(config: IPSConfig) -> str:
+    data = config.data
+    if data.name == "megapixel_mnist":
+        return (
+            f"megapixel_mnist {data.canvas_height}x{data.canvas_width}, digits {data.digit_size} px, "
+            f"{data.noise_count} {data.noise} noise, {data.train_canvases} train / "
+            f"{data.validation_canvases} val canvases"
+        )
+    return f"{data.name} {data.image_height}x{data.image_width}, fraction {data.fraction}, root {data.root}"
+
+
+def summary(config: IPSConfig, full_config: str) -> str:
+    """A few lines for the terminal before training; the whole config is in ``full_config``."""
+    opt, selection = config.optimisation, config.selection
+    return "\n".join(
+        [
+            f"data: {data_summary(config)}",
+            f"model: {config.encoder.architecture} ({config.encoder.stages} stages), patches "
+            f"{config.patches.size} stride {config.patches.step}, memory {selection.memory_size}, "
+            f"iteration {selection.iteration_size}",
+            f"training: {opt.epochs} epochs ({opt.warmup_epochs} warm-up), batch {opt.batch_size}, "
+            f"lr {opt.lr:g}, seed {config.seed}",
+            derived_line(config),
+            f"full config: {full_config}",
+        ]
     )
 
 
@@ -224,7 +258,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, LookupError, TypeError) as error:  # ConfigError, UsageError, bad list index
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(describe(config), flush=True)
     if args.print_config:
+        print(describe(config), flush=True)
         return 0
+    if args.checkpoint_dir is not None:
+        args.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        full_config = args.checkpoint_dir / CONFIG_FILE
+        full_config.write_text(json.dumps(to_dict(config), indent=2) + "\n")
+        where = str(full_config)
+    else:
+        where = "--print-config shows it (--checkpoint-dir writes it to the run folder)"
+    print(summary(config, where), flush=True)
     return run(args, config)

@@ -301,15 +301,16 @@ def evaluate(
     *,
     device: torch.device,
     generator: torch.Generator | None = None,
+    progress: bool = False,
 ) -> dict[str, float]:
-    """``val/*`` metrics: selection and model in eval mode, no gradients.
+    """``val/*`` metrics: selection and model in eval mode, no gradients (a bar with ``progress``).
 
     With ``selection.shuffle`` pass a ``generator``; ``fit`` gives a fresh one seeded from ``config.seed``
     on every call, so validation metrics do not depend on how far training has consumed its generators.
     """
     tally = MetricTally(config.tasks)
     with evaluating(model):
-        for images, labels in loader:
+        for images, labels in tqdm(loader, desc="validation", disable=not progress, leave=False):
             images, labels = to_device(images, labels, device)
             with autocast(config, device):
                 logits = forward(model, images, config, generator)
@@ -519,7 +520,9 @@ def fit(
             progress=progress,
         )
         val_generator = torch.Generator().manual_seed(config.seed)
-        metrics |= evaluate(state.model, val_loader, config, device=device, generator=val_generator)
+        metrics |= evaluate(
+            state.model, val_loader, config, device=device, generator=val_generator, progress=progress
+        )
         metrics["time/epoch_seconds"] = time.perf_counter() - start
         metrics["memory/peak_mb"] = peak_memory_mb(device)
         state.epoch = epoch

@@ -62,6 +62,23 @@ def mean_search_cost(plan: Plan) -> float:
     return statistics.fmean(costs)
 
 
+def plan_seconds(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> float:
+    """The plan's estimated wall time with these resources (what --dry-run prints; the runner's ETA)."""
+    return plan_cost(plan, cpus=cpus, gpus=gpus, concurrent=concurrent)[1]
+
+
+def plan_cost(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> tuple[float, float]:
+    """(encoder multiply-accumulates, estimated seconds) of the whole plan."""
+    if plan.searched:
+        total = mean_search_cost(plan) * plan.number_of_trials
+    else:
+        total = sum(trial_cost(trial.config).macs for trial in plan.trials)
+    seconds = wall_seconds(
+        total, plan.number_of_trials, cpus=int(cpus * concurrent), gpus=gpus, concurrent=concurrent
+    )
+    return total, seconds
+
+
 def describe(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> str:
     """The whole dry-run text: what runs, and about how long it takes with these resources."""
     study = plan.study
@@ -72,15 +89,8 @@ def describe(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> str:
         f"metric: {study.metric} ({study.mode})",
         "",
     ]
-    if plan.searched:
-        body = search_description(plan)
-        total = mean_search_cost(plan) * plan.number_of_trials
-    else:
-        body = trial_table(plan)
-        total = sum(trial_cost(trial.config).macs for trial in plan.trials)
-    seconds = wall_seconds(
-        total, plan.number_of_trials, cpus=int(cpus * concurrent), gpus=gpus, concurrent=concurrent
-    )
+    body = search_description(plan) if plan.searched else trial_table(plan)
+    total, seconds = plan_cost(plan, cpus=cpus, gpus=gpus, concurrent=concurrent)
     where = f"{concurrent} trial(s) at once on {'a GPU' if gpus else f'{cpus:g} CPU core(s) each'}"
     cost = [
         "",

@@ -21,6 +21,7 @@ from search_spaces._study import IntUniform, LogUniform, Profile, Uniform
 from study import tracking
 
 METRIC_DIRECTIONS = ("max", "min")
+SCHEDULERS = ("fifo", "asha")  # Tune's default, or early stopping (study.search.scheduler)
 
 
 class StudyError(ValueError):
@@ -248,3 +249,16 @@ def plan_study(
     else:
         trials = expand_grid(study, base, axes, trial_seeds)
     return Plan(study, profile_name, base, trial_seeds, axes, trials, search)
+
+
+def check_scheduler(name: str, plan: Plan) -> None:
+    if name not in SCHEDULERS:
+        raise StudyError(f"--scheduler {name}: use one of {', '.join(SCHEDULERS)}")
+    if name == "asha" and not plan.searched:
+        raise StudyError(
+            f"--scheduler asha: study {plan.study.name!r} is a grid, whose table needs every seed of "
+            "every configuration to the last epoch; early stopping is for searched studies "
+            "(e.g. low_data_search)"
+        )
+    if name == "asha" and plan.base.optimisation.epochs < 2:
+        raise StudyError("--scheduler asha: the trials run 1 epoch; there is nothing to stop early")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -17,11 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ips.config import to_dict
-from search_spaces import Choice, IntUniform, LogUniform, Uniform
 from study import tracking
 from study.expand import Plan, StudyError
-from study.ray_config import grid_entry
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 CHECKPOINTS_TO_KEEP = 2
@@ -53,6 +51,16 @@ def parent_tags(plan: Plan) -> dict[str, str]:
     }
 
 
+def describe_experiment(client: Any, experiment_id: str, plan: Plan) -> None:
+    """The experiment's description, kind and saved view of its trials (see ``study.mlflow_ui``)."""
+    from study import mlflow_ui
+
+    study, fields = plan.study, plan.varied_fields
+    note = mlflow_ui.experiment_note(study.name, study.description, study.reproduces, fields, study.metric)
+    view = mlflow_ui.runs_view(fields, study.metric, study.mode)
+    mlflow_ui.describe_experiment(client, experiment_id, note, view)
+
+
 # ----------------------------------------------------------------------------------------------- Ray
 
 
@@ -61,13 +69,23 @@ def sigterm_as_sigint(signum: int, frame: Any) -> None:
     signal.raise_signal(signal.SIGINT)
 
 
+def quiet_libraries() -> None:
+    """Keep Ray's, MLflow's and Optuna's chatter out of the user's terminal (study.progress speaks):
+    Ray Tune's legacy reporter is silent at verbose=0 (the new one prints a config table and a
+    TensorBoard hint whatever the verbosity); Ray's driver log (token set-up, "Started a local Ray
+    instance") and MLflow's table creation only at WARNING and above. Trials' errors still show."""
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def start_ray(address: str | None) -> None:
     import ray
 
     if address:
-        ray.init(address=address)
+        ray.init(address=address, logging_level=logging.ERROR)
     else:
-        ray.init(num_cpus=os.cpu_count(), include_dashboard=False)
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.ERROR)
     # After ray.init, whose own SIGTERM handler would abort the driver without a word.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, sigterm_as_sigint)
@@ -91,54 +109,43 @@ def trial_resources(args: argparse.Namespace) -> dict[str, float]:
     return {"cpu": args.cpus_per_trial, "gpu": gpus}
 
 
-def tune_domain(distribution: Any) -> Any:
-    from ray import tune
+def concurrent_trials(args: argparse.Namespace, resources: dict[str, float]) -> int:
+    """How many trials run at once: --max-concurrent, else as many as the CPUs (and GPUs) allow."""
+    import ray
 
-    if isinstance(distribution, Choice):
-        return tune.choice(list(distribution.values))
-    if isinstance(distribution, LogUniform):
-        return tune.loguniform(distribution.low, distribution.high)
-    if isinstance(distribution, Uniform):
-        return tune.uniform(distribution.low, distribution.high)
-    if isinstance(distribution, IntUniform):
-        return tune.randint(distribution.low, distribution.high + 1)
-    raise StudyError(f"{distribution!r} is not a search distribution")
-
-
-def search_setup(plan: Plan, experiment_dir: Path) -> tuple[dict, Any, int]:
-    """(param space, search algorithm, number of trials) of a grid or a searched study."""
-    from ray import tune
-
-    space: dict[str, Any] = {"base": to_dict(plan.base), "seeds": list(plan.seeds)}
-    if plan.search is None:
-        entries = [grid_entry(trial.index, trial.overrides) for trial in plan.trials]
-        space["trial"] = tune.grid_search(entries)
-        return space, None, 1
-    import optuna
-    from ray.tune.search import Repeater
-    from ray.tune.search.optuna import OptunaSearch
-
-    space["trial"] = {"index": 0, "overrides": {k: tune_domain(v) for k, v in plan.search.space.items()}}
-    searcher = OptunaSearch(
-        sampler=optuna.samplers.TPESampler(seed=plan.search.sampler_seed),
-        storage=optuna.storages.RDBStorage(f"sqlite:///{experiment_dir / 'optuna.db'}"),
-        study_name=experiment_dir.name,
-    )
-    return space, Repeater(searcher, repeat=len(plan.seeds)), plan.number_of_trials
+    if args.max_concurrent:
+        return args.max_concurrent
+    available = ray.cluster_resources()
+    count = int(available.get("CPU", 1) // resources["cpu"])
+    if resources["gpu"] > 0:
+        count = min(count, int(available.get("GPU", 0) / resources["gpu"] + 1e-9))
+    return max(1, count)
 
 
-def build_tuner(plan: Plan, trainable: Any, experiment_dir: Path, callbacks: list, args: argparse.Namespace):
+def build_tuner(
+    plan: Plan,
+    trainable: Any,
+    experiment_dir: Path,
+    callbacks: list,
+    args: argparse.Namespace,
+    where: dict[str, str],
+    concurrent: int,
+):
     from ray import tune
 
     from study.ray_config import trial_dirname
+    from study.search import scheduler, search_setup
 
-    param_space, search_alg, samples = search_setup(plan, experiment_dir)
+    param_space, search_alg, samples = search_setup(plan, experiment_dir, where)
     tune_config = tune.TuneConfig(
         metric=plan.study.metric,
         mode=plan.study.mode,
         num_samples=samples,
         search_alg=search_alg,
-        max_concurrent_trials=args.max_concurrent,
+        scheduler=scheduler(args.scheduler, plan),
+        # Tune lets a searcher keep one trial pending unless told how many may run at once: without
+        # this, a searched study's trials run one after another whatever the resources.
+        max_concurrent_trials=args.max_concurrent or (concurrent if plan.searched else None),
         trial_name_creator=trial_dirname,
         trial_dirname_creator=trial_dirname,
         reuse_actors=True,  # the next trial runs in a finished trial's process: no new torch import
@@ -171,11 +178,14 @@ def launch(
     # A checkpoint every epoch forces frequent snapshots of the experiment state (what --resume reads):
     # wanted here, so Ray's warning about them is noise.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    quiet_libraries()
     import ray
     from mlflow import MlflowClient
     from ray import tune
 
     from study import mlflow_store as store
+    from study import mlflow_ui
+    from study.dry_run import plan_seconds
     from study.mlflow_callback import MLflowTrialLogger
     from study.progress import ProgressPrinter
     from study.run import EXIT_FAILED_TRIALS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
@@ -192,15 +202,20 @@ def launch(
         record()
         client = MlflowClient(tracking_uri)
         experiment_id = store.ensure_experiment(client, plan.study.name, tracking_uri)
+        describe_experiment(client, experiment_id, plan)
         parent_id = store.start_parent(
             client, experiment_id, str(experiment_dir), parent_tags(plan), run_name=experiment_dir.name
         )
         trainable = tune.with_resources(train_trial, resources)
+        concurrent = concurrent_trials(args, resources)
+        estimate = plan_seconds(plan, cpus=resources["cpu"], gpus=resources["gpu"], concurrent=concurrent)
+        url = mlflow_ui.ui_url(tracking_uri, experiment_id)
         print(
             f"study {plan.study.name} (profile {plan.profile_name}): {plan.number_of_trials} trials, "
-            f"{resources['cpu']:g} CPU and {resources['gpu']:g} GPU per trial\n"
+            f"{resources['cpu']:g} CPU and {resources['gpu']:g} GPU per trial, up to {concurrent} at once\n"
             f"Ray results: {experiment_dir}\n"
-            f"MLflow: {tracking_uri}, experiment {plan.study.name}, parent run {parent_id}",
+            f"MLflow: {tracking_uri}, experiment {plan.study.name}, parent run {parent_id}\n"
+            f"MLflow UI: {store.ui_command(tracking_uri)}\n  then open {url}",
             flush=True,
         )
         if args.resume and tune.Tuner.can_restore(str(experiment_dir)):
@@ -212,13 +227,20 @@ def launch(
                 MLflowTrialLogger(
                     tracking_uri=tracking_uri, experiment_id=experiment_id, parent_run_id=parent_id
                 ),
-                ProgressPrinter(plan.study.metric),
+                ProgressPrinter(plan.study.metric, plan.number_of_trials, estimate),
             ]
-            tuner = build_tuner(plan, trainable, experiment_dir, callbacks, args)
+            where = {
+                "mlflow_tracking_uri": tracking_uri,
+                "mlflow_experiment_id": experiment_id,
+                "mlflow_parent_run_id": parent_id,
+            }
+            tuner = build_tuner(plan, trainable, experiment_dir, callbacks, args, where, concurrent)
         tuner.fit()
 
         print("\n" + study_summary(client, experiment_id, parent_id, plan.varied_fields, plan.study.metric))
-        print(f"\nCompare the trials in the MLflow UI:\n  {store.ui_command(tracking_uri)}")
+        print(
+            f"\nCompare the trials in the MLflow UI:\n  {store.ui_command(tracking_uri)}\n  then open {url}"
+        )
         parent = client.get_run(parent_id)
         if parent.data.tags.get(tracking.TAG_STATUS) != tracking.STATUS_COMPLETED:
             print(f"\n{resume_hint}", file=sys.stderr)

@@ -6,8 +6,9 @@ MLflow callback. Plain JSON, so that Ray can store it with the experiment and re
      "seeds": [0, 1, 2]}
 
 A grid study puts ``tune.grid_search`` over the ``trial`` entries; a searched study puts Tune's
-distributions into ``trial.overrides`` and lets ``ray.tune.search.Repeater`` run each suggestion once per
-seed (``__trial_index__`` picks ``seeds[i]``).
+distributions at the top level under their dotted names (``"patches.size": tune.choice(...)``, listed
+in ``"searched"``, so that Optuna's params carry those names) and lets ``study.search.SeedRepeater``
+run each suggestion once per seed (``__trial_index__`` picks ``seeds[i]``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ips.config import IPSConfig, from_dict, override
 
 TRIAL_INDEX_KEY = "__trial_index__"  # set by ray.tune.search.Repeater: which seed of a suggestion
 FINAL_REPORT_KEY = "ips/final"  # set (to 1) on the trainable's report after the last epoch
+SEARCHED_KEY = "searched"  # a searched study: the dotted fields drawn by the searcher (top-level keys)
 
 
 def grid_entry(index: int, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -27,6 +29,8 @@ def grid_entry(index: int, overrides: dict[str, Any]) -> dict[str, Any]:
 def trial_overrides(ray_config: dict[str, Any]) -> dict[str, Any]:
     """The dotted changes of the base for this trial, the seed included."""
     changes = dict(ray_config["trial"]["overrides"])
+    for field in ray_config.get(SEARCHED_KEY, ()):
+        changes[field] = ray_config[field]
     if TRIAL_INDEX_KEY in ray_config:
         changes["seed"] = ray_config["seeds"][ray_config[TRIAL_INDEX_KEY]]
     return changes

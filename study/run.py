@@ -33,7 +33,7 @@ from typing import Any
 
 from ips.config import to_dict
 from search_spaces import PROFILE_NAMES, STUDIES, Study
-from study.expand import Plan, StudyError, get_study, plan_study
+from study.expand import Plan, StudyError, check_scheduler, get_study, plan_study
 
 DEFAULT_STORAGE = Path("runs") / "ray"
 DEFAULT_GPUS_PER_TRIAL = 0.25
@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data-root", help="dataset folder, set as data.root of every trial (traffic signs)")
     parser.add_argument("--retries", type=int, default=0, help="times a failed trial is retried (default 0)")
+    parser.add_argument(
+        "--scheduler",
+        default="fifo",
+        help="fifo (default: every trial to its last epoch) or asha (searched studies: stop poor ones early)",
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -232,6 +237,7 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, Study] = STUDI
     try:
         check_resources(args)
         plan = make_plan(args, studies)
+        check_scheduler(args.scheduler, plan)
         if args.dry_run:
             from study.dry_run import describe
 

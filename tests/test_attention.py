@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ips.attention import COLOUR_RAMP, attention_map, save_attention_png
+from ips.attention import COLOUR_RAMP, LEGEND_WIDTH, MIN_SIDE, attention_map, save_attention_png
 from ips.config import (
     TRAFFIC_SIGNS_TASKS,
     AggregatorConfig,
@@ -74,7 +74,9 @@ def test_png_has_the_image_size_and_the_most_attended_patch_outlined_in_the_top_
     config = small_config(height=200, width=150)
     model, image = model_and_image(config)
     result = attention_map(model, image, config)
-    path = save_attention_png(image, result, config, tmp_path / "maps" / "attention.png")
+    path = save_attention_png(
+        image, result, config, tmp_path / "maps" / "attention.png", min_side=0, colour_bar=False
+    )
     picture = Image.open(path)
     assert picture.format == "PNG" and picture.size == (150, 200) and picture.mode == "RGB"
     best = int(result.indices[result.selected_scores.argmax()])
@@ -95,6 +97,24 @@ def test_large_images_are_downscaled_to_max_side(tmp_path, channels):
         )
     model, image = model_and_image(config)
     path = save_attention_png(
-        image, attention_map(model, image, config), config, tmp_path / "a.png", max_side=100
+        image, attention_map(model, image, config), config, tmp_path / "a.png", max_side=100, colour_bar=False
     )
     assert Image.open(path).size == (67, 100)  # 400 x 600 scaled by 1/6
+
+
+def test_small_images_are_enlarged_and_get_a_colour_bar_from_highest_to_lowest(tmp_path):
+    config = small_config(height=200, width=150)
+    model, image = model_and_image(config)
+    result = attention_map(model, image, config)
+    picture = Image.open(save_attention_png(image, result, config, tmp_path / "a.png"))
+    scale = MIN_SIDE / 200  # the longer side enlarged to MIN_SIDE
+    assert picture.size == (round(150 * scale) + LEGEND_WIDTH, MIN_SIDE)
+    best = int(result.indices[result.selected_scores.argmax()])
+    row, column = divmod(best, 3)  # the outline of the most attended patch, at the enlarged position
+    assert picture.getpixel((round(column * 50 * scale), round(row * 50 * scale))) == tuple(
+        int(v) for v in COLOUR_RAMP[-1]
+    )
+    bar = round(150 * scale) + 20 + 14  # the middle of the colour bar
+    top, bottom = picture.getpixel((bar, 61)), picture.getpixel((bar, MIN_SIDE - 61))  # inside the frame
+    assert max(abs(a - b) for a, b in zip(top, COLOUR_RAMP[-1], strict=True)) <= 2  # highest: red
+    assert max(abs(a - b) for a, b in zip(bottom, COLOUR_RAMP[0], strict=True)) <= 2  # lowest: blue

@@ -41,16 +41,19 @@ def test_one_epoch_on_tiny_megapixel_mnist_then_resume(tmp_path, capsys):
     checkpoints, picture = tmp_path / "run", tmp_path / "attention.png"
     done = run_module(*TINY, "--checkpoint-dir", str(checkpoints), "--attention-map", str(picture))
     assert done.returncode == 0, done.stderr
-    printed = done.stdout[: done.stdout.index("\nderived:")]
-    config = from_dict(json.loads(printed))
+    # A short summary before training; the whole config in the run folder.
+    summary = done.stdout[: done.stdout.index("\nepoch 1/1")].splitlines()
+    assert len(summary) <= 6 and "16 patches" in summary[3]
+    assert summary[-1] == f"full config: {checkpoints / 'config.json'}"
+    config = from_dict(json.loads((checkpoints / "config.json").read_text()))
     assert config.optimisation.epochs == 1 and config.selection.memory_size == 4
     assert config.data.canvas_height == 200 and config.number_of_patches == 16
     metrics_lines = [line for line in done.stdout.splitlines() if line.startswith("epoch 1/1")]
     assert len(metrics_lines) == 1 and "val/accuracy" in metrics_lines[0] and "img/s" in metrics_lines[0]
-    assert "epoch 1/1" in done.stderr  # the progress bar
+    assert "epoch 1/1" in done.stderr and "validation" in done.stderr  # the progress bars
     assert (checkpoints / "checkpoint.pt").is_file()
     assert from_dict(json.loads((checkpoints / "config.json").read_text())) == config
-    assert Image.open(picture).size == (200, 200)
+    assert Image.open(picture).height == 768  # enlarged, with a colour bar on the right
 
     # The same flags resume the finished run (in this process, to save a start-up): nothing left to train.
     capsys.readouterr()

@@ -1,0 +1,94 @@
+"""The searched studies' Optuna side on a real Optuna storage and a real MLflow store: clean param and
+objective names, per-seed values and MLflow run ids as user attributes, early-stopped suggestions
+told as PRUNED (never COMPLETE), and the refusal of ASHA for grid studies."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from mlflow import MlflowClient
+
+from search_spaces import STUDIES
+from study import mlflow_store as store
+from study.expand import StudyError, check_scheduler, plan_study
+from study.ray_config import trial_config, trial_overrides
+from study.search import OPTUNA_FILE, search_setup
+
+
+@pytest.fixture
+def searched(tmp_path):
+    """The low_data_search smoke plan, its searcher on a fresh Optuna file, and a real MLflow store."""
+    plan = plan_study(STUDIES["low_data_search"], "smoke")  # 2 suggestions x seeds (0, 1), 2 epochs
+    uri = store.resolve_tracking_uri(None, tmp_path)
+    client = MlflowClient(uri)
+    experiment_id = store.ensure_experiment(client, plan.study.name, uri)
+    parent_id = store.start_parent(client, experiment_id, str(tmp_path), {}, "parent")
+    where = {
+        "mlflow_tracking_uri": uri,
+        "mlflow_experiment_id": experiment_id,
+        "mlflow_parent_run_id": parent_id,
+    }
+    experiment_dir = tmp_path / "low_data_search-smoke"
+    experiment_dir.mkdir()
+    space, repeater, samples = search_setup(plan, experiment_dir, where)
+    repeater.set_search_properties(plan.study.metric, plan.study.mode, space)
+    return plan, space, repeater, client, where, experiment_dir
+
+
+def suggest(repeater, space, trial_id, client, where, plan):
+    """What Tune does with a suggestion: the trial's full config; the driver logs its MLflow run."""
+    config = {**space, **repeater.suggest(trial_id)}
+    typed = trial_config(config)
+    store.create_child(
+        client,
+        where["mlflow_experiment_id"],
+        where["mlflow_parent_run_id"],
+        trial_id,
+        typed,
+        " ".join(f"{k}={v}" for k, v in trial_overrides(config).items()),
+    )
+    return typed
+
+
+def test_optuna_study_has_clean_names_per_seed_values_and_mlflow_runs(searched):
+    plan, space, repeater, client, where, experiment_dir = searched
+    first = [suggest(repeater, space, f"t{i}", client, where, plan) for i in (1, 2)]
+    assert [config.seed for config in first] == [0, 1]  # one suggestion, once per seed
+    repeater.on_trial_complete("t1", {"val/accuracy": 0.5, "epoch": 2})
+    repeater.on_trial_complete("t2", {"val/accuracy": 0.7, "epoch": 2})
+    second = [suggest(repeater, space, f"t{i}", client, where, plan) for i in (3, 4)]
+    repeater.on_trial_complete("t3", {"val/accuracy": 0.4, "epoch": 2})
+    repeater.on_trial_complete("t4", {"val/accuracy": 0.1, "epoch": 1})  # stopped by ASHA at epoch 1
+
+    study = optuna.load_study(
+        study_name=experiment_dir.name, storage=f"sqlite:///{experiment_dir / OPTUNA_FILE}"
+    )
+    assert study.metric_names == ["val/accuracy"]
+    assert study.user_attrs["mlflow_parent_run_id"] == where["mlflow_parent_run_id"]
+    assert study.user_attrs["seeds"] == [0, 1]
+    complete, pruned = study.trials
+    assert set(complete.params) == {"patches.size", "selection.memory_size", "optimisation.lr"}
+    assert complete.params["patches.size"] == first[0].patches.size
+    assert complete.state == optuna.trial.TrialState.COMPLETE
+    assert complete.value == pytest.approx(0.6)  # the mean over the seeds
+    assert complete.user_attrs["value_per_seed"] == {"0": 0.5, "1": 0.7}
+    assert complete.user_attrs["status_per_seed"] == {"0": "completed", "1": "completed"}
+    runs = {run.data.tags["ips.trial_id"]: run.info.run_id for run in store.child_runs(
+        client, where["mlflow_experiment_id"], where["mlflow_parent_run_id"]
+    )}  # fmt: skip
+    assert complete.user_attrs["mlflow_run_ids"] == {"0": runs["t1"], "1": runs["t2"]}
+    assert complete.user_attrs["ray_trial_ids"] == {"0": "t1", "1": "t2"}
+    # A suggestion with an early-stopped seed is pruned, not told as complete with a partial value.
+    assert pruned.state == optuna.trial.TrialState.PRUNED and pruned.value is None
+    assert pruned.params["patches.size"] == second[0].patches.size
+    assert pruned.user_attrs["status_per_seed"] == {"0": "completed", "1": "early_stopped"}
+
+
+def test_asha_is_refused_for_grid_studies_and_unknown_schedulers():
+    grid = plan_study(STUDIES["patch_size_low_data"], "smoke")
+    with pytest.raises(StudyError, match="searched studies"):
+        check_scheduler("asha", grid)
+    with pytest.raises(StudyError, match="fifo, asha"):
+        check_scheduler("hyperband", grid)
+    check_scheduler("asha", plan_study(STUDIES["low_data_search"], "smoke"))
+    check_scheduler("fifo", grid)
