@@ -1,9 +1,15 @@
 """PNG plots of a study (matplotlib's object API with the Agg canvas: no GUI, no pyplot state).
 
+Accuracy is in percent on every axis and colour bar, as in the tables; an axis whose values are all
+integers (epochs, patch sizes, noise counts) gets integer ticks.
+
 - ``learning_curves``: per task and split, accuracy per epoch for every configuration, the mean over
-  seeds with a band of ± one std;
+  seeds; a band of ± one std while there are few configurations, thinner lines in a sequential
+  colour map and the legend outside the axes when there are many;
 - ``accuracy_vs_factor``: per task, the table's cells against the varied factor, error bars of ± one
-  std, the chance level and, where stored, the paper's values;
+  std, the chance level and, where stored, the paper's values. Points are joined only where they
+  differ in the plotted factor alone (a grid); the configurations of a search, which differ in
+  several fields at once, are drawn as separate points;
 - ``grid_heatmap``: per task, mean validation accuracy over a two-factor grid (O2I x data size).
 """
 
@@ -15,6 +21,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from analysis.formatting import field_label, plain, task_label
 from analysis.runs import Study
@@ -27,6 +34,32 @@ def _figure(rows: int, cols: int, width: float = 4.0, height: float = 3.0) -> tu
     FigureCanvasAgg(figure)
     axes = np.atleast_2d(figure.subplots(rows, cols, squeeze=False))
     return figure, axes
+
+
+PERCENT = 100.0  # fractions as logged -> percent as shown
+FEW_CURVES = 6  # up to this many configurations: bands of ± std and the legend inside
+MAX_LEGEND = 24  # beyond this, the legend names the colour map's ends only
+ACCURACY_LABEL = "accuracy (%)"
+
+
+def integer_ticks(ax, values, axis: str = "x") -> None:
+    """Ticks at the values themselves when they are a few integers, else integer ticks."""
+    numbers = pd.to_numeric(pd.Series(list(values)), errors="coerce").dropna().unique()
+    if len(numbers) == 0 or not np.all(np.equal(np.mod(numbers, 1), 0)):
+        return
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    if len(numbers) <= 12:
+        target.set_ticks(sorted(numbers), [str(int(n)) for n in sorted(numbers)])
+    else:
+        target.set_major_locator(MaxNLocator(integer=True))
+
+
+def is_full_grid(cells: pd.DataFrame, fields: list[str]) -> bool:
+    """Whether the configurations are every combination of their fields' values (a grid study), as
+    opposed to the draws of a search, which differ in several fields at once."""
+    configs = cells.drop_duplicates("config_id")
+    combinations = int(np.prod([configs[f].nunique() for f in fields])) if fields else 1
+    return len(configs) == combinations
 
 
 def _save(figure: Figure, path: Path) -> Path:
@@ -49,34 +82,63 @@ def config_labels(study: Study, fields: list[str]) -> pd.Series:
 def learning_curves(study: Study, path: Path, splits: tuple[str, ...] = ("train", "val")) -> Path:
     """Accuracy per epoch, one line per configuration (mean over seeds, band ± std)."""
     tasks = [t.name for t in study.tasks]
-    figure, axes = _figure(len(tasks), len(splits))
     labels = config_labels(study, study.axes)
+    many = len(labels) > FEW_CURVES
+    figure, axes = _figure(len(tasks), len(splits), width=4.8 if many else 4.0)
+    colours = _colours(len(labels))
     for row, task in enumerate(tasks):
         for col, split in enumerate(splits):
-            _curves(axes[row, col], study.history, tracking.accuracy_metric(split, task), labels)
-            axes[row, col].set_title(f"{task_label(task)} ({split})")
-            axes[row, col].set_xlabel("epoch")
-            axes[row, col].set_ylabel("accuracy")
-    axes[0, -1].legend(fontsize="x-small", loc="best")
-    figure.suptitle(f"{study.label}: learning curves (mean ± std over seeds)")
+            ax = axes[row, col]
+            _curves(ax, study.history, tracking.accuracy_metric(split, task), labels, colours, bands=not many)
+            ax.set_title(f"{task_label(task)} ({split})")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(ACCURACY_LABEL)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    handles, names = axes[0, -1].get_legend_handles_labels()
+    if many:
+        keep = range(len(handles)) if len(handles) <= MAX_LEGEND else (0, len(handles) - 1)
+        figure.legend(
+            [handles[i] for i in keep],
+            [names[i] for i in keep],
+            fontsize="x-small",
+            loc="outside right upper",
+            title=None if len(handles) <= MAX_LEGEND else f"{len(handles)} configurations, in order",
+        )
+    elif handles:
+        axes[0, -1].legend(fontsize="x-small", loc="best")
+    spread = "mean over seeds" if many else "mean ± std over seeds"
+    figure.suptitle(f"{study.label}: learning curves ({spread})")
     return _save(figure, path)
 
 
-def _curves(ax, history: pd.DataFrame, metric: str, labels: pd.Series) -> None:
+def _colours(count: int) -> list:
+    """Distinct colours for a few curves; a sequential map (in the row fields' order) for many."""
+    if count <= 10:
+        return [f"C{i}" for i in range(count)]
+    from matplotlib import colormaps
+
+    return [colormaps["viridis"](i / max(1, count - 1)) for i in range(count)]
+
+
+def _curves(
+    ax, history: pd.DataFrame, metric: str, labels: pd.Series, colours: list, bands: bool = True
+) -> None:
     data = history[history["metric"] == metric]
-    for config, label in labels.items():  # in the order of the row fields
+    width = 1.5 if bands else 1.0
+    for (config, label), colour in zip(labels.items(), colours, strict=True):  # row fields' order
         group = data[data["config_id"] == config]
         if group.empty:
             continue
-        stats = group.groupby("step")["value"].agg(["mean", "std"]).fillna({"std": 0.0})
-        line = ax.plot(stats.index, stats["mean"], label=label)[0]
-        ax.fill_between(
-            stats.index,
-            stats["mean"] - stats["std"],
-            stats["mean"] + stats["std"],
-            color=line.get_color(),
-            alpha=0.2,
-        )
+        stats = PERCENT * group.groupby("step")["value"].agg(["mean", "std"]).fillna({"std": 0.0})
+        ax.plot(stats.index, stats["mean"], label=label, color=colour, linewidth=width)
+        if bands:
+            ax.fill_between(
+                stats.index,
+                stats["mean"] - stats["std"],
+                stats["mean"] + stats["std"],
+                color=colour,
+                alpha=0.2,
+            )
 
 
 def accuracy_vs_factor(table: StudyTable, path: Path, field: str | None = None) -> Path:
@@ -94,26 +156,38 @@ def accuracy_vs_factor(table: StudyTable, path: Path, field: str | None = None) 
 
 def _factor_panel(ax, table: StudyTable, field: str, task: str) -> None:
     cells = table.cells[(table.cells["split"] == "val") & (table.cells["task"] == task)]
-    others = independent_fields(cells, table.rows, field)
+    grid = is_full_grid(cells, table.rows)
+    others = independent_fields(cells, table.rows, field) if grid else []
     groups = cells.groupby(others, sort=True) if others else [("", cells)]
     for key, group in groups:
         group = group.sort_values(field)
         values = np.atleast_1d(key) if others else []
-        label = (
-            ", ".join(f"{field_label(f)}={plain(v)}" for f, v in zip(others, values, strict=True)) or "ours"
-        )
+        label = ", ".join(f"{field_label(f)}={plain(v)}" for f, v in zip(others, values, strict=True))
         ax.errorbar(
-            group[field], group["mean"], yerr=group["std"].fillna(0.0), marker="o", capsize=3, label=label
+            group[field],
+            PERCENT * group["mean"],
+            yerr=PERCENT * group["std"].fillna(0.0),
+            marker="o",
+            capsize=3,
+            linestyle="-" if grid else "none",  # a search's points differ in other fields too
+            label=label or ("ours" if grid else "ours (searched configurations, not joined)"),
         )
     published = cells.dropna(subset=["published_mean"])
     if not published.empty:
-        ax.scatter(published[field], published["published_mean"], marker="x", color="black", label="paper")
+        ax.scatter(
+            published[field],
+            PERCENT * published["published_mean"],
+            marker="x",
+            color="black",
+            label="paper",
+        )
     chance = cells["chance"].dropna()
     if not chance.empty:
-        ax.axhline(chance.mean(), linestyle="--", color="grey", label="chance")
+        ax.axhline(PERCENT * chance.mean(), linestyle="--", color="grey", label="chance")
+    integer_ticks(ax, cells[field])
     ax.set_title(task_label(task))
     ax.set_xlabel(field_label(field))
-    ax.set_ylabel("accuracy")
+    ax.set_ylabel(ACCURACY_LABEL)
 
 
 def independent_fields(cells: pd.DataFrame, fields: list[str], field: str) -> list[str]:
@@ -131,17 +205,15 @@ def grid_heatmap(table: StudyTable, path: Path, row_field: str, col_field: str) 
     figure, axes = _figure(1, len(table.tasks), width=3.6, height=3.2)
     for ax, task in zip(axes[0], table.tasks, strict=True):
         cells = table.cells[(table.cells["split"] == "val") & (table.cells["task"] == task)]
-        grid = cells.pivot_table(index=row_field, columns=col_field, values="mean", aggfunc="mean")
-        image = ax.imshow(grid.to_numpy(), vmin=0, vmax=1, cmap="viridis", origin="lower", aspect="auto")
+        grid = PERCENT * cells.pivot_table(index=row_field, columns=col_field, values="mean", aggfunc="mean")
+        image = ax.imshow(grid.to_numpy(), vmin=0, vmax=100, cmap="viridis", origin="lower", aspect="auto")
         for (i, j), value in np.ndenumerate(grid.to_numpy()):
-            ax.text(
-                j, i, "" if np.isnan(value) else f"{100 * value:.0f}", ha="center", va="center", color="white"
-            )
+            ax.text(j, i, "" if np.isnan(value) else f"{value:.0f}", ha="center", va="center", color="white")
         ax.set_xticks(range(grid.shape[1]), [plain(v) for v in grid.columns])
         ax.set_yticks(range(grid.shape[0]), [plain(v) for v in grid.index])
         ax.set_xlabel(field_label(col_field))
         ax.set_ylabel(field_label(row_field))
         ax.set_title(task_label(task))
-    figure.colorbar(image, ax=axes[0, -1], label="validation accuracy")
+    figure.colorbar(image, ax=axes[0, -1], label="validation accuracy (%)")
     figure.suptitle(f"{table.label}: {field_label(row_field)} x {field_label(col_field)}")
     return _save(figure, path)

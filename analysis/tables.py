@@ -28,7 +28,7 @@ from analysis import formatting
 from analysis.chance import config_chance
 from analysis.published import NOT_AVAILABLE, PublishedTable, table_for_study
 from analysis.runs import Study
-from analysis.status import ALWAYS_SHOWN, DEFAULT_MARGIN, OUTCOMES, outcome_counts, outcomes
+from analysis.status import ALWAYS_SHOWN, DEFAULT_MARGIN, NOT_CONVERGED, OUTCOMES, outcome_counts, outcomes
 from analysis.summary import describe, resources, summarise
 from study import tracking
 
@@ -258,9 +258,11 @@ def _published_text(mean: float, std: float) -> str:
 def table_notes(table: StudyTable) -> list[str]:
     notes = [
         f"cells: accuracy in percent, mean ± sample std over seeds (n seeds), {table.summary_text}; "
-        f"averaged: trials with status {', '.join(table.included)}; Δ = ours − paper in points",
-        f"not_converged: training accuracy never more than {100 * table.margin:.0f} points above chance "
-        "on every task with a known chance level; outcome counts partition the trials",
+        f"averaged: trials tagged {', '.join(table.included)}, so n = the {averaged_outcomes(table)} "
+        "columns together; Δ = ours − paper in points",
+        f"not_converged: a finished trial whose training accuracy never rose more than "
+        f"{100 * table.margin:.0f} points above chance on any task with a known chance level (a result: "
+        "averaged if tagged completed); the outcome columns partition the trials",
         chance_note(table),
     ]
     published = table.layout.published
@@ -272,6 +274,14 @@ def table_notes(table: StudyTable) -> list[str]:
     parts = ", ".join(f"{int(table.counts[o].sum())} {o}" for o in OUTCOMES if table.counts[o].sum())
     notes.append(f"trials: {total} ({parts or 'none'})")
     return notes
+
+
+def averaged_outcomes(table: StudyTable) -> str:
+    """The outcome columns whose trials the cells average (not_converged ones are completed runs)."""
+    names = list(table.included)
+    if tracking.STATUS_COMPLETED in names:
+        names.insert(names.index(tracking.STATUS_COMPLETED) + 1, NOT_CONVERGED)
+    return " + ".join(names)
 
 
 def chance_note(table: StudyTable) -> str:

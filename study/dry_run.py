@@ -12,7 +12,7 @@ from study.expand import Plan, search_corners
 
 def trial_table(plan: Plan) -> str:
     fields = plan.varied_fields
-    header = ["#", *fields, "seed", "patches", "kept", "O2I %", "O2P", "epochs", "encoder MACs"]
+    header = ["#", *fields, "seed", "patches", "kept", "O2I %", "O2P %", "epochs", "encoder MACs"]
     rows = []
     for trial in plan.trials:
         config = trial.config
@@ -26,7 +26,7 @@ def trial_table(plan: Plan) -> str:
                 str(config.number_of_patches),
                 str(min(config.selection.memory_size, config.number_of_patches)),
                 "-" if o2i is None else f"{100 * o2i:.4f}",
-                "-" if o2p is None else f"{o2p:.2f}",
+                "-" if o2p is None else f"{100 * o2p:,.0f}",  # percent, as in the report
                 str(config.optimisation.epochs),
                 human_count(trial_cost(config).macs),
             ]

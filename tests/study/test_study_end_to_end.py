@@ -79,9 +79,32 @@ def test_smoke_profile_of_patch_size_low_data_end_to_end(smoke_study, study_env)
     # Artifacts beside the database, whatever the working directory of the trials was.
     assert experiment.artifact_location == (tmp_path / "mlartifacts" / "patch_size_low_data").as_uri()
     assert (tmp_path / "mlartifacts" / "patch_size_low_data").is_dir()
-    # The summary table and the UI command.
+    # The summary table, the UI command and the address of the study's saved view of its trials.
     assert "seeds finished" in result.stdout and "1/1" in result.stdout
     assert "--host 127.0.0.1" in result.stdout
+    url = (
+        f"http://127.0.0.1:5000/#/experiments/{experiment.experiment_id}/runs"
+        "?workflowType=machine_learning&viewStateShareKey=ipstrials"
+    )
+    assert result.stdout.count(url) == 2  # at the start and at the end
+    # The experiment's description, kind and saved view, as the MLflow UI reads them.
+    tags = experiment.tags
+    assert tags["mlflow.note.content"].startswith("**patch_size_low_data**: ")
+    assert "Table 4" in tags["mlflow.note.content"]
+    assert tags["mlflow.experimentKind"] == "custom_model_development"
+    view = json.loads(tags["mlflow.sharedViewState.ipstrials"])
+    assert view["searchFilter"] == "tags.`ips.role` = 'trial'"
+    assert view["selectedColumns"][:2] == ["params.`patches.size`", "metrics.`val/accuracy`"]
+    assert view["groupBy"]["groupByKeys"] == [{"mode": "param", "groupByData": "patches.size"}]
+    # Run names say the configuration and the seed.
+    assert sorted(run.info.run_name for run in children) == sorted(
+        f"patches.size={size} seed=0" for size in SMOKE_PATCH_SIZES
+    )
+    # One progress line per finished trial; none of Ray's banners.
+    assert "-- 4/4 trials done, elapsed " in result.stdout and "ETA about" in result.stdout
+    noise = result.stdout + result.stderr
+    assert "TensorBoard" not in noise and "Configuration for experiment" not in noise
+    assert "authentication" not in noise
 
     # Running it again without --resume refuses, before Ray starts, and keeps what was logged.
     again = run_cli(["patch_size_low_data", "--profile", "smoke"], tmp_path, study_env)

@@ -3,6 +3,7 @@ across a driver restart (a pickled and restored callback, as ``Tuner.restore`` g
 
 from __future__ import annotations
 
+import json
 import pickle
 import shutil
 from pathlib import Path
@@ -14,7 +15,7 @@ from study_fixtures import TINY_STUDIES
 
 from ips.config import flatten, to_dict
 from study import mlflow_store as store
-from study import tracking
+from study import mlflow_ui, tracking
 from study.expand import plan_study
 from study.mlflow_callback import MLflowTrialLogger, is_epoch_metric
 from study.ray_config import grid_entry
@@ -49,6 +50,29 @@ def test_tracking_uri_defaults_to_an_absolute_sqlite_file_with_artifacts_beside_
     assert location == (tmp_path / "mlartifacts" / "tiny_resume").as_uri()
     assert store.ensure_experiment(client, "tiny_resume", uri) == experiment_id
     assert "--host 127.0.0.1" in store.ui_command(uri)
+
+
+def test_the_experiment_gets_its_description_kind_and_saved_view(mlflow_store):
+    uri, client, experiment_id = mlflow_store
+    note = mlflow_ui.experiment_note("tiny", "a tiny study", "Table 0", ["patches.size"], "val/accuracy")
+    view = mlflow_ui.runs_view(["patches.size"], "val/accuracy", "max")
+    mlflow_ui.describe_experiment(client, experiment_id, note, view)
+    tags = client.get_experiment(experiment_id).tags
+    assert tags["mlflow.note.content"] == note and note.startswith("**tiny**: a tiny study")
+    assert tags["mlflow.experimentKind"] == "custom_model_development"
+    saved = json.loads(tags["mlflow.sharedViewState.ipstrials"])
+    assert saved["orderByKey"] == "metrics.`val/accuracy`" and saved["orderByAsc"] is False
+    assert "tags.`ips.status`" in saved["selectedColumns"] and saved["runsHiddenMode"] == "SHOW_ALL"
+    parallel = saved["compareRunCharts"][0]
+    assert parallel["type"] == "PARALLEL" and parallel["selectedParams"] == ["patches.size"]
+    assert mlflow_ui.ui_url(uri, experiment_id) == (
+        f"http://127.0.0.1:5000/#/experiments/{experiment_id}/runs"
+        "?workflowType=machine_learning&viewStateShareKey=ipstrials"
+    )
+    # A server's own address, without the credentials a URI may carry.
+    assert mlflow_ui.ui_url("https://me:secret@mlflow.lab:8443/", "7").startswith(
+        "https://mlflow.lab:8443/#/experiments/7/runs?"
+    )
 
 
 def test_parent_is_found_again_by_its_storage_folder(mlflow_store):
