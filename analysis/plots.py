@@ -7,9 +7,9 @@ integers (epochs, patch sizes, noise counts) gets integer ticks.
   seeds; a band of ± one std while there are few configurations, thinner lines in a sequential
   colour map and the legend outside the axes when there are many;
 - ``accuracy_vs_factor``: per task, the table's cells against the varied factor, error bars of ± one
-  std, the chance level and, where stored, the paper's values. Points are joined only where they
-  differ in the plotted factor alone (a grid); the configurations of a search, which differ in
-  several fields at once, are drawn as separate points;
+  std, the chance level and, where stored, the paper's values. Points are joined for a grid study;
+  the configurations of a searched study (parent tag ``ips.search``), which differ in several fields
+  at once, are drawn as separate points, and get no heatmap;
 - ``grid_heatmap``: per task, mean validation accuracy over a two-factor grid (O2I x data size).
 """
 
@@ -52,14 +52,6 @@ def integer_ticks(ax, values, axis: str = "x") -> None:
         target.set_ticks(sorted(numbers), [str(int(n)) for n in sorted(numbers)])
     else:
         target.set_major_locator(MaxNLocator(integer=True))
-
-
-def is_full_grid(cells: pd.DataFrame, fields: list[str]) -> bool:
-    """Whether the configurations are every combination of their fields' values (a grid study), as
-    opposed to the draws of a search, which differ in several fields at once."""
-    configs = cells.drop_duplicates("config_id")
-    combinations = int(np.prod([configs[f].nunique() for f in fields])) if fields else 1
-    return len(configs) == combinations
 
 
 def _save(figure: Figure, path: Path) -> Path:
@@ -156,7 +148,7 @@ def accuracy_vs_factor(table: StudyTable, path: Path, field: str | None = None) 
 
 def _factor_panel(ax, table: StudyTable, field: str, task: str) -> None:
     cells = table.cells[(table.cells["split"] == "val") & (table.cells["task"] == task)]
-    grid = is_full_grid(cells, table.rows)
+    grid = not table.searched
     others = independent_fields(cells, table.rows, field) if grid else []
     groups = cells.groupby(others, sort=True) if others else [("", cells)]
     for key, group in groups:

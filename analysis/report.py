@@ -44,7 +44,7 @@ def write_plots(study: Study, table: StudyTable, out: Path, prefix: str = "") ->
     paths = [plots.learning_curves(study, out / f"{prefix}learning_curves.png")]
     if table.rows:
         paths.append(plots.accuracy_vs_factor(table, out / f"{prefix}accuracy_vs_factor.png"))
-    grid = bool(table.rows) and plots.is_full_grid(table.cells, table.rows)  # a search: no heatmap
+    grid = bool(table.rows) and not table.searched  # a search's draws: no heatmap
     factors = independent_fields(table.cells, table.rows, table.rows[0]) if grid else []
     if factors:
         paths.append(plots.grid_heatmap(table, out / f"{prefix}grid_heatmap.png", table.rows[0], factors[0]))

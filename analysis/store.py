@@ -123,6 +123,7 @@ class Invocation:
     mode: str | None
     git_commit: str | None
     start_time: pd.Timestamp
+    searched: bool = False  # a searched study (tag ips.search): its configurations are not a grid
 
 
 def invocations(client: MlflowClient, study: str) -> list[Invocation]:
@@ -143,6 +144,7 @@ def _invocation(study: str, run: Run, index: int) -> Invocation:
         mode=tags.get(tracking.TAG_MODE),
         git_commit=tags.get(tracking.TAG_GIT_COMMIT),
         start_time=pd.Timestamp(run.info.start_time, unit="ms"),
+        searched=tags.get(tracking.TAG_SEARCH) is not None,
     )
 
 

@@ -71,6 +71,7 @@ class StudyTable:
     counts: pd.DataFrame
     margin: float
     included: tuple[str, ...]
+    searched: bool = False  # the configurations are a search's draws: never joined nor pooled in plots
 
     @property
     def rows(self) -> list[str]:
@@ -120,6 +121,7 @@ def build_table(
         counts=counts.reindex(keys.index, fill_value=0),
         margin=margin,
         included=include,
+        searched=study.invocation.searched,
     )
 
 

@@ -41,7 +41,8 @@ def git_commit() -> str:
 
 
 def parent_tags(plan: Plan) -> dict[str, str]:
-    return {
+    searched = {tracking.TAG_SEARCH: tracking.SEARCHER_OPTUNA_TPE} if plan.searched else {}
+    return searched | {
         tracking.TAG_STUDY: plan.study.name,
         tracking.TAG_PROFILE: plan.profile_name,
         tracking.TAG_GIT_COMMIT: git_commit(),

@@ -1,8 +1,9 @@
 """The end-of-study table, read back from MLflow: the main metric per configuration over its seeds.
 
 One row per configuration (``ips.config_id``): the values of the varied fields, the final value of the
-study's metric as mean +/- standard deviation over the seeds that finished (completed or early
-stopped), and how many of its seeds finished. Reading MLflow rather than Ray's result grid means a
+study's metric as mean +/- standard deviation over the seeds that completed every epoch, and how many
+of its seeds did (an early-stopped seed's value is that of a shorter training: it is counted apart,
+never averaged in). Reading MLflow rather than Ray's result grid means a
 resumed study reports every trial, from this invocation and the ones before.
 """
 
@@ -17,7 +18,7 @@ from mlflow.entities import Run
 from study import mlflow_store as store
 from study import tracking
 
-FINISHED_STATUSES = (tracking.STATUS_COMPLETED, tracking.STATUS_EARLY_STOPPED)
+AVERAGED_STATUSES = (tracking.STATUS_COMPLETED,)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def summary_rows(runs: list[Run], fields: list[str], metric: str) -> list[Row]:
         scores = tuple(
             run.data.metrics[metric]
             for run, status in zip(members, statuses, strict=True)
-            if status in FINISHED_STATUSES and metric in run.data.metrics
+            if status in AVERAGED_STATUSES and metric in run.data.metrics
         )
         rows.append(Row(tuple(first.get(field, "?") for field in fields), scores, len(members), statuses))
     return sorted(rows, key=lambda row: tuple(sort_key(value) for value in row.values))
@@ -70,10 +71,16 @@ def sort_key(value: str) -> tuple[int, float, str]:
         return (1, 0.0, value)
 
 
+def stopped_text(row: Row) -> str:
+    stopped = row.statuses.count(tracking.STATUS_EARLY_STOPPED)
+    return f" ({stopped} stopped early)" if stopped else ""
+
+
 def format_table(rows: list[Row], fields: list[str], metric: str) -> str:
-    header = [*fields, f"{metric} (final)", "seeds finished"]
+    header = [*fields, f"{metric} (final)", "seeds completed"]
     body = [
-        [*map(short_text, row.values), row.score_text(), f"{len(row.scores)}/{row.trials}"] for row in rows
+        [*map(short_text, row.values), row.score_text(), f"{len(row.scores)}/{row.trials}{stopped_text(row)}"]
+        for row in rows
     ]
     widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
     lines = [

@@ -9,7 +9,8 @@ Layout of a store
 - One **parent run** per invocation of ``python -m study.run`` (a ``--resume`` continues the same
   parent). Tags: ``ips.role=parent``, ``ips.study``, ``ips.profile``, ``ips.git_commit``,
   ``ips.axes`` (JSON list of the dotted config fields the study varies, e.g. ``["patches.size"]``),
-  ``ips.metric``, ``ips.mode``, ``ips.storage`` (the Ray storage folder of the invocation).
+  ``ips.metric``, ``ips.mode``, ``ips.storage`` (the Ray storage folder of the invocation),
+  ``ips.search`` (a searched study only: its searcher; its configurations are draws, not a grid).
 - One **child run** per trial, tagged ``mlflow.parentRunId``. Tags: ``ips.role=trial``,
   ``ips.trial_id`` (Ray's trial id), ``ips.seed``, ``ips.config_id`` (the same for all seeds of one
   configuration), ``ips.status`` (``completed`` | ``early_stopped`` | ``failed`` | ``running`` |
@@ -36,6 +37,8 @@ TAG_AXES = "ips.axes"
 TAG_METRIC = "ips.metric"
 TAG_MODE = "ips.mode"
 TAG_STORAGE = "ips.storage"
+TAG_SEARCH = "ips.search"  # parent of a searched study: the searcher ("optuna-tpe"); absent for a grid
+SEARCHER_OPTUNA_TPE = "optuna-tpe"
 TAG_TRIAL_ID = "ips.trial_id"
 TAG_SEED = "ips.seed"
 TAG_CONFIG_ID = "ips.config_id"

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ips.config import IPSConfig, override
-from search_spaces import Profile, Study
+from search_spaces import Choice, Profile, Search, Study
 from search_spaces._scale import smoke
 
 HERE = Path(__file__).resolve().parent
@@ -45,11 +45,33 @@ def tiny_study(name: str, axes: dict, epochs: int) -> Study:
     )
 
 
+def tiny_search(epochs: int) -> Study:
+    """A searched study: 2 suggestions of patch size x lr, each on seeds 0 and 1."""
+    base = override(TINY_BASE, {"optimisation.epochs": epochs})
+    search = Search(
+        space={"patches.size": Choice((25, 50)), "optimisation.lr": Choice((1e-3, 1e-5))},
+        suggestions=2,
+        sampler_seed=0,
+    )
+    return Study(
+        name="tiny_search",
+        description="test study tiny_search",
+        reproduces="nothing (a test)",
+        base=base,
+        axes={},
+        seeds=(0, 1),
+        profiles={"smoke": Profile(note="the test's own size")},
+        search=search,
+    )
+
+
 TINY_STUDIES = {
     # Two trials of 4 epochs: long enough to be killed in the middle.
     "tiny_resume": tiny_study("tiny_resume", {"patches.size": [25, 50]}, epochs=4),
     # lr 1e30 makes the loss NaN at the second batch: ips.train raises NonFiniteLossError.
     "tiny_failure": tiny_study("tiny_failure", {"optimisation.lr": [1e-3, 1e30]}, epochs=2),
+    # Four trials of 3 epochs for ASHA (--scheduler asha) to stop some of.
+    "tiny_search": tiny_search(epochs=3),
 }
 
 

@@ -80,7 +80,7 @@ def test_smoke_profile_of_patch_size_low_data_end_to_end(smoke_study, study_env)
     assert experiment.artifact_location == (tmp_path / "mlartifacts" / "patch_size_low_data").as_uri()
     assert (tmp_path / "mlartifacts" / "patch_size_low_data").is_dir()
     # The summary table, the UI command and the address of the study's saved view of its trials.
-    assert "seeds finished" in result.stdout and "1/1" in result.stdout
+    assert "seeds completed" in result.stdout and "1/1" in result.stdout
     assert "--host 127.0.0.1" in result.stdout
     url = (
         f"http://127.0.0.1:5000/#/experiments/{experiment.experiment_id}/runs"

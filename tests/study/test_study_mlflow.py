@@ -179,6 +179,9 @@ def test_early_stopped_trials_are_told_apart_from_completed_ones(mlflow_store):
     assert run.info.status == store.FINISHED
     assert run.data.tags[tracking.TAG_STATUS] == tracking.STATUS_EARLY_STOPPED
     assert client.get_run(parent).info.status == store.FINISHED
+    # The end-of-study table counts it apart, never averages its shorter training in.
+    table = study_summary(client, experiment_id, parent, ["patches.size"], "val/accuracy")
+    assert table.splitlines()[2].split()[1:] == ["-", "0/1", "(1", "stopped", "early)"]
 
 
 def test_only_the_trainers_metrics_are_logged():

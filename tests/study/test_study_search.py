@@ -92,3 +92,44 @@ def test_asha_is_refused_for_grid_studies_and_unknown_schedulers():
         check_scheduler("hyperband", grid)
     check_scheduler("asha", plan_study(STUDIES["low_data_search"], "smoke"))
     check_scheduler("fifo", grid)
+
+
+@pytest.mark.slow
+def test_asha_on_a_real_search_keeps_mlflow_and_optuna_honest(tmp_path, study_env):
+    """Real Ray Tune with ASHA: every MLflow run's status matches its epochs, and every suggestion
+    with an early-stopped seed is PRUNED in Optuna, every other one COMPLETE with its seeds' mean."""
+    from study_fixtures import run_cli
+
+    result = run_cli(
+        ["tiny_search", "--profile", "smoke", "--scheduler", "asha"], tmp_path, study_env, tiny=True
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "-- 4/4 trials done" in result.stdout and "seeds completed" in result.stdout
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("tiny_search")
+    (parent,) = client.search_runs([experiment.experiment_id], "tags.`ips.role` = 'parent'")
+    assert parent.data.tags["ips.search"] == "optuna-tpe"  # analysis draws its configurations as points
+    runs = client.search_runs([experiment.experiment_id], "tags.`ips.role` = 'trial'")
+    by_id = {run.info.run_id: run for run in runs}
+    assert len(runs) == 4
+    for run in runs:
+        epochs = len(client.get_metric_history(run.info.run_id, "epoch"))
+        expected = "completed" if epochs == 3 else "early_stopped"
+        assert run.data.tags["ips.status"] == expected and run.info.status == "FINISHED"
+    folder = tmp_path / "runs" / "ray" / "tiny_search-smoke"
+    study = optuna.load_study(study_name=folder.name, storage=f"sqlite:///{folder / OPTUNA_FILE}")
+    assert study.metric_names == ["val/accuracy"] and len(study.trials) == 2
+    for trial in study.trials:
+        assert set(trial.params) == {"patches.size", "optimisation.lr"}
+        seeds = trial.user_attrs["mlflow_run_ids"]
+        assert set(seeds) == {"0", "1"}
+        statuses = [by_id[run_id].data.tags["ips.status"] for run_id in seeds.values()]
+        assert statuses == list(trial.user_attrs["status_per_seed"].values())
+        for run_id in seeds.values():
+            assert by_id[run_id].data.params["patches.size"] == str(trial.params["patches.size"])
+        if "early_stopped" in statuses:
+            assert trial.state == optuna.trial.TrialState.PRUNED and trial.value is None
+        else:
+            finals = [by_id[run_id].data.metrics["val/accuracy"] for run_id in seeds.values()]
+            assert trial.state == optuna.trial.TrialState.COMPLETE
+            assert trial.value == pytest.approx(sum(finals) / 2)
