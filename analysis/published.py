@@ -1,8 +1,13 @@
 """The follow-up paper's published values (``published.json``), with their table numbers.
 
-Only real numbers from the paper may go into ``published.json``. A table whose numbers could not be
-transcribed keeps ``"values": []`` and its note; every lookup then answers ``None`` and the tables
-show "n/a" in the paper column.
+``published.json`` is the project's copy of ``shared/paper/published_values.json`` (its
+``provenance`` block names the source and its sha256): every number of Tables 2-7 and the Figure 4
+grid, accuracies as fractions, each table with the note saying where the authors' result files
+disagree with the printed table. Only real numbers from the paper may go into it.
+
+Each table's ``match`` holds the config fields, besides its rows, that a configuration must have for
+the paper's value to stand beside it (``mismatches``): the paper's 25-pixel patch is on an 84-pixel
+digit, so a scaled-down profile's patch 25 on a 28-pixel digit is not compared with it.
 """
 
 from __future__ import annotations
@@ -35,11 +40,16 @@ class PublishedTable:
     transcribed: bool
     note: str
     values: tuple[dict[str, Any], ...]
+    match: tuple[tuple[str, Any], ...] = ()  # (field, value) every compared configuration must have
 
     @property
     def caption(self) -> str:
         name = "Figure 4" if self.table == "figure_4" else f"Table {self.table}"
         return f"{name}: {self.title}"
+
+    def mismatches(self, params: dict[str, Any]) -> list[str]:
+        """The ``match`` fields that ``params`` (one configuration's logged params) does not satisfy."""
+        return [f"{key}={value}" for key, value in self.match if not _same_row({key: value}, params)]
 
     def lookup(self, row: dict[str, Any], column: str, split: str = "val") -> PublishedValue | None:
         """The published value of one cell, or None where the paper's value is not stored."""
@@ -91,6 +101,7 @@ def _table(key: str, spec: dict[str, Any]) -> PublishedTable:
         transcribed=bool(spec.get("transcribed")) and bool(spec.get("values")),
         note=spec.get("note", ""),
         values=tuple(spec.get("values", [])),
+        match=tuple(spec.get("match", {}).items()),
     )
 
 

@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from analysis import findings, plots, published
+from analysis import findings, paper_plots, plots, published
 from analysis.compare import compare_cells, compare_frame, comparison_markdown
 from analysis.formatting import text
 from analysis.plots import independent_fields
@@ -48,6 +48,8 @@ def write_plots(study: Study, table: StudyTable, out: Path, prefix: str = "") ->
     factors = independent_fields(table.cells, table.rows, table.rows[0]) if grid else []
     if factors:
         paths.append(plots.grid_heatmap(table, out / f"{prefix}grid_heatmap.png", table.rows[0], factors[0]))
+        beside = out / f"{prefix}grid_heatmap_vs_paper.png"
+        paths += [p for p in [paper_plots.grid_vs_paper(table, beside, table.rows[0], factors[0])] if p]
     return paths
 
 

@@ -4,8 +4,9 @@
 
 - ``cells`` (tidy): one row per (configuration, split, task): the row fields, ``mean``, ``std``
   (sample std over seeds, ddof=1; NaN for one seed), ``n`` (seeds averaged), ``chance``, and the
-  paper's ``published_mean`` / ``published_std`` / ``published_n`` and ``difference`` (ours − paper),
-  NaN where the paper's value is not stored;
+  paper's ``published_mean`` / ``published_std`` / ``published_n``, ``difference`` (ours − paper) and
+  ``stds_apart`` (the difference in units of our std over seeds), NaN where the paper's value is not
+  stored (or, for ``stds_apart``, where our std is unknown or 0);
 - ``derived``: per configuration, O2I % and O2P % (from the logged ``derived.*`` params), peak
   memory (max over epochs) and time per batch (mean over epochs), mean and std over seeds;
 - ``counts``: per configuration, every outcome of ``analysis.status`` (completed, early_stopped,
@@ -13,7 +14,8 @@
 
 Which trials a cell averages is explicit: those whose ``ips.status`` tag is in ``include``
 (default: ``completed``, not-converged ones among them). Early-stopped, failed and running trials are
-counted, not averaged. Accuracy is shown in percent; the tidy frames keep fractions.
+counted, not averaged. Accuracy is shown in percent; the tidy frames keep fractions. In the display
+table a paper column (and its Δ and Δ/σ) appears only where the paper published at least one value.
 """
 
 from __future__ import annotations
@@ -157,15 +159,27 @@ def accuracy_cells(
             stats["chance"] = [chance.get((c, task.name), math.nan) for c in stats.index]
             frames.append(keys.join(stats).assign(split=split, task=task.name))
     cells = pd.concat(frames).rename_axis("config_id").reset_index()
-    return with_published(cells, layout)
+    return with_published(cells, layout, comparable_configs(study, layout.published))
 
 
-def with_published(cells: pd.DataFrame, layout: Layout) -> pd.DataFrame:
-    """Add the paper's value of every cell (NaN where not stored) and ours − paper."""
+def comparable_configs(study: Study, published: PublishedTable | None) -> set[str] | None:
+    """The config_ids whose logged params have the paper table's ``match`` fields (None: no table)."""
+    if published is None:
+        return None
+    first = study.trials.groupby("config_id").first()
+    return {c for c, params in first.iterrows() if not published.mismatches(params.to_dict())}
+
+
+def with_published(cells: pd.DataFrame, layout: Layout, comparable: set[str] | None = None) -> pd.DataFrame:
+    """Add the paper's value of every cell (NaN where not stored, or where the configuration is not
+    in ``comparable``: another canvas, digit or image size than the paper's), ours − paper, and
+    ``stds_apart``."""
     found = []
     for cell in cells.to_dict("records"):
         row = {field: cell[field] for field in layout.rows}
         value = layout.published.lookup(row, cell["task"], cell["split"]) if layout.published else None
+        if comparable is not None and cell.get("config_id") not in comparable:
+            value = None
         found.append((math.nan, math.nan, None) if value is None else (value.mean, value.std, value.n))
     published = pd.DataFrame(
         found, columns=["published_mean", "published_std", "published_n"], index=cells.index
@@ -173,6 +187,10 @@ def with_published(cells: pd.DataFrame, layout: Layout) -> pd.DataFrame:
     cells = pd.concat([cells, published], axis=1)
     cells["published_std"] = cells["published_std"].astype(float)
     cells["difference"] = cells["mean"] - cells["published_mean"].astype(float)
+    ours_std = cells["std"].astype(float) if "std" in cells else pd.Series(math.nan, index=cells.index)
+    cells["stds_apart"] = cells["difference"] / ours_std.where(ours_std > 0)
+    if "config_id" in cells:
+        cells["paper_comparable"] = cells["config_id"].isin(comparable) if comparable is not None else True
     return cells
 
 
@@ -214,6 +232,8 @@ def wide_frame(table: StudyTable, published: bool = True) -> pd.DataFrame:
     out = keys.rename(columns=formatting.field_label).copy()
     for column in table.layout.derived:
         out[formatting.field_label(column)] = [_derived_text(table, c, column) for c in keys.index]
+        if published and table.layout.published is not None:
+            out[f"{formatting.field_label(column)} paper"] = _published_derived(table, keys, column)
     for split in table.layout.splits:
         for task in table.tasks:
             _add_task_columns(out, table, split, task, published)
@@ -221,7 +241,31 @@ def wide_frame(table: StudyTable, published: bool = True) -> pd.DataFrame:
     for outcome in [*OUTCOMES, "total"]:
         if outcome in ALWAYS_SHOWN or outcome == "total" or counts[outcome].any():
             out[outcome] = counts[outcome].to_numpy()
-    return out.reset_index(drop=True)
+    return drop_empty_paper_columns(out).reset_index(drop=True)
+
+
+PAPER_SUFFIXES = (" paper", " Δ", " Δ/σ")
+
+
+def drop_empty_paper_columns(out: pd.DataFrame) -> pd.DataFrame:
+    """Leave out every paper column (and its Δ, Δ/σ) in which no cell has a value."""
+    empty = [
+        column
+        for column in out.columns
+        if str(column).endswith(PAPER_SUFFIXES) and (out[column] == NOT_AVAILABLE).all()
+    ]
+    return out.drop(columns=empty)
+
+
+def _published_derived(table: StudyTable, keys: pd.DataFrame, column: str) -> list[str]:
+    """The paper's value of a derived column (O2P %, peak memory, time) per configuration."""
+    comparable = set(table.cells.loc[table.cells["paper_comparable"], "config_id"])
+    found = []
+    for config, row in keys.iterrows():
+        value = table.layout.published.lookup({f: row[f] for f in table.rows}, column)
+        value = value if config in comparable else None
+        found.append(NOT_AVAILABLE if value is None else formatting.number(value.mean))
+    return found
 
 
 def _derived_text(table: StudyTable, config: str, column: str) -> str:
@@ -249,19 +293,25 @@ def _add_task_columns(out: pd.DataFrame, table: StudyTable, split: str, task: st
             for m, s in zip(cells["published_mean"], cells["published_std"], strict=True)
         ]
         out[f"{label} Δ"] = [formatting.signed_points(d) for d in cells["difference"]]
+        out[f"{label} Δ/σ"] = [
+            NOT_AVAILABLE if formatting.is_missing(z) else f"{z:+.1f}" for z in cells["stds_apart"]
+        ]
 
 
 def _published_text(mean: float, std: float) -> str:
+    """``76.0 ± 9.7``: the published mean ± std in percent (no seed count: the paper's is in its note)."""
     if formatting.is_missing(mean):
         return NOT_AVAILABLE
-    return formatting.percent_cell(mean, std, 0).rsplit(" (", 1)[0]
+    return formatting.percent_cell(mean, std, 1).rsplit(" (", 1)[0]
 
 
 def table_notes(table: StudyTable) -> list[str]:
     notes = [
         f"cells: accuracy in percent, mean ± sample std over seeds (n seeds), {table.summary_text}; "
         f"averaged: trials tagged {', '.join(table.included)}, so n = the {averaged_outcomes(table)} "
-        "columns together; Δ = ours − paper in points",
+        "columns together; paper: the published mean ± std in percent; Δ = ours − paper in points; "
+        "Δ/σ = Δ over our std across seeds (how many of our stds apart); paper columns with no "
+        "published value are left out",
         f"not_converged: a finished trial whose training accuracy never rose more than "
         f"{100 * table.margin:.0f} points above chance on any task with a known chance level (a result: "
         "averaged if tagged completed); the outcome columns partition the trials",
@@ -272,6 +322,12 @@ def table_notes(table: StudyTable) -> list[str]:
         notes.append("no paper table for this study")
     elif not published.transcribed:
         notes.append(f"paper column: {published.note} ({published.caption})")
+    elif not table.cells["published_mean"].notna().any():
+        fields = ", ".join(f"{k}={v}" for k, v in published.match)
+        notes.append(
+            f"paper column left out: {published.caption} holds values for {fields} only, and no "
+            "configuration of this invocation has them (a scaled-down profile is not compared)"
+        )
     total = int(table.counts["total"].sum())
     parts = ", ".join(f"{int(table.counts[o].sum())} {o}" for o in OUTCOMES if table.counts[o].sum())
     notes.append(f"trials: {total} ({parts or 'none'})")

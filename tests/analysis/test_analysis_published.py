@@ -12,7 +12,6 @@ from analysis.tables import Layout, with_published
 from search_spaces import STUDIES
 
 PAPER_TABLES = {"2", "3", "4", "5", "6", "7", "figure_4"}
-NOT_TRANSCRIBED = "not transcribed: source not available offline"
 
 
 def test_every_paper_table_is_stored_with_its_number_and_study():
@@ -23,14 +22,40 @@ def test_every_paper_table_is_stored_with_its_number_and_study():
     assert mnist <= set(STUDIES)
 
 
-def test_untranscribed_tables_hold_no_values_and_say_why():
-    for table in published.tables().values():
-        if table.transcribed:
-            assert all({"row", "column", "mean"} <= set(v) for v in table.values)
-            assert all(0 <= v["mean"] <= 1 for v in table.values if v["column"] not in ("peak_memory_mb",))
-        else:
-            assert table.values == () and table.note.startswith(NOT_TRANSCRIBED)
-            assert table.lookup({"patches.size": 25}, "majority") is None
+ACCURACY_COLUMNS = {"majority", "max", "top", "multi", "sign"}
+VALUES_PER_TABLE = {"2": 28, "3": 30, "4": 20, "5": 9, "6": 12, "7": 20, "figure_4": 68}
+
+
+def test_every_table_is_transcribed_with_its_provenance():
+    provenance = published.load()["provenance"]
+    assert provenance["copied_from"].startswith("shared/paper/published_values.json")
+    assert len(provenance["sha256_of_source"]) == 64
+    for key, table in published.tables().items():
+        assert table.transcribed and len(table.values) == VALUES_PER_TABLE[key], key
+        assert all({"row", "column", "mean"} <= set(v) for v in table.values)
+        assert all(0 <= v["mean"] <= 1 for v in table.values if v["column"] in ACCURACY_COLUMNS)
+        assert table.match, f"table {key} says which configurations its values belong to"
+
+
+def test_cells_read_as_the_paper_prints_them():
+    tables = published.tables()
+    assert tables["4"].lookup({"patches.size": 25}, "majority") == published.PublishedValue(0.76, 0.097, 3)
+    assert tables["4"].lookup({"patches.size": 150}, "o2p_percent").mean == 31.0  # derived: no split
+    assert tables["2"].lookup({"data.noise_thickness": 2.0}, "multi").mean == 0.0
+    assert tables["2"].lookup({"data.noise_thickness": 2.0}, "multi", split="train") is None  # not printed
+    assert tables["6"].lookup({"patches.size": 75}, "sign").mean == pytest.approx(0.8462)
+    figure = tables["figure_4"].lookup({"data.digit_size": 28, "data.train_canvases": 800}, "majority")
+    assert figure == published.PublishedValue(0.43, None, 1)
+    assert tables["7"].lookup({"data.digit_size": 28}, "multi") is None  # Table 7 has no Multi column
+
+
+def test_match_refuses_configurations_unlike_the_papers():
+    table = published.tables()["4"]
+    paper = {"data.canvas_height": 3000, "data.canvas_width": 3000, "data.digit_size": 84}
+    assert table.mismatches({**paper, "data.train_canvases": 1000, "patches.size": 25}) == []
+    assert table.mismatches({**paper, "data.digit_size": 28, "data.train_canvases": 1000}) == [
+        "data.digit_size=84"
+    ]
 
 
 def test_claims_name_their_source():

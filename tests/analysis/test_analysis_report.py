@@ -7,9 +7,12 @@ import sys
 
 import pandas as pd
 import pytest
-from synthetic_studies import noise_amount_study
+from mlflow_store_builder import MNIST_TASKS, flat_config, mnist_history
+from synthetic_studies import labels, noise_amount_study, o2i_study
 
 from analysis.report import main
+from analysis.runs import load_study
+from analysis.tables import build_table
 
 
 def test_report_writes_tables_plots_and_verdicts(patch_store, tmp_path, capsys):
@@ -84,3 +87,55 @@ def test_report_command_line(patch_store, tmp_path):
     result = subprocess.run([*command, "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "report.md").exists() and "Maj" in result.stdout
+
+
+# ------------------------------------------------------------------------------- the paper beside ours
+
+
+def paper_columns(wide: pd.DataFrame) -> list[str]:
+    return [c for c in wide.columns if c.endswith((" paper", " Δ", " Δ/σ"))]
+
+
+def test_the_paper_value_stands_beside_ours_and_no_paper_column_is_empty(patch_store, tmp_path):
+    builder, _ = patch_store
+    study = load_study("patch_size_low_data", builder.uri, None)
+    wide = build_table(study).wide()
+    columns = list(wide.columns)
+    assert columns[columns.index("Maj") + 1] == "Maj paper"
+    patch_25 = wide[wide["patch"] == 25].iloc[0]
+    assert patch_25["Maj paper"] == "76.0 ± 9.7" and patch_25["Top paper"] == "72.2 ± 18.4"
+    ours = study_mean(study, 25, "majority")
+    assert patch_25["Maj Δ"] == f"{100 * (ours - 0.76):+.1f}"
+    assert wide[wide["patch"] == 150].iloc[0]["O2P % paper"] == "31.0"
+    assert "peak memory (MB) paper" not in columns  # the paper printed none for Table 4
+    for column in paper_columns(wide):
+        assert (wide[column] != "n/a").any(), column
+    assert main(["patch_size_low_data", "--tracking-uri", builder.uri, "--out", str(tmp_path)]) == 0
+    assert "| 76.0 ± 9.7 |" in (tmp_path / "report.md").read_text()
+
+
+def study_mean(study, patch: int, task: str) -> float:
+    cells = build_table(study).cells
+    cell = cells[(cells["patches.size"] == patch) & (cells["task"] == task) & (cells["split"] == "val")]
+    return float(cell["mean"].item())
+
+
+def test_a_scaled_down_run_is_not_compared_with_the_paper(new_store):
+    builder = new_store("scaled_patch")
+    parent = builder.invocation("patch_size_low_data", ["patches.size"], profile="cpu")
+    for size in (25, 50):  # the paper's patch sizes, but on 28-pixel digits: not the paper's question
+        for seed in (0, 1):
+            config = flat_config({"patches.size": size, "data.digit_size": 28}, seed)
+            builder.trial(parent, config, mnist_history(dict.fromkeys(MNIST_TASKS, 0.5), 2), labels=labels())
+    builder.finish(parent)
+    table = build_table(load_study("patch_size_low_data", builder.uri, None))
+    assert paper_columns(table.wide()) == [] and table.cells["published_mean"].isna().all()
+    assert any("paper column left out" in note and "data.digit_size=84" in note for note in table.notes())
+
+
+def test_figure_4_is_drawn_beside_ours(new_store, tmp_path):
+    builder = new_store("o2i_paper")
+    o2i_study(builder, interaction=True)
+    assert main(["o2i_data_size", "--tracking-uri", builder.uri, "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "grid_heatmap_vs_paper.png").stat().st_size > 5000
+    assert "](grid_heatmap_vs_paper.png)" in (tmp_path / "report.md").read_text()

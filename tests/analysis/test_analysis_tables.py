@@ -70,11 +70,14 @@ def test_not_converged_trials_are_averaged_failed_ones_are_not(table):
     assert n == {25: 3, 50: 3, 100: 3, 150: 4}  # 150 holds the completed trial at chance
 
 
-def test_paper_column_is_n_a_when_not_transcribed(table):
+def test_cells_carry_the_paper_value_the_difference_and_how_many_of_our_stds_apart(table):
+    cells = table.cells[(table.cells["task"] == "majority") & (table.cells["split"] == "val")]
+    cell = cells[cells["patches.size"] == 25].iloc[0]
+    assert (cell["published_mean"], cell["published_std"], cell["published_n"]) == (0.76, 0.097, 3)
+    assert cell["difference"] == pytest.approx(cell["mean"] - 0.76)
+    assert cell["stds_apart"] == pytest.approx((cell["mean"] - 0.76) / cell["std"])
     wide = table.wide()
-    assert set(wide["Maj paper"]) == {"n/a"} and set(wide["Maj Δ"]) == {"n/a"}
-    assert table.cells["published_mean"].isna().all()
-    assert "not transcribed: source not available offline" in table.to_markdown()
+    assert wide.loc[wide["patch"] == 25, "Maj Δ/σ"].item() == f"{cell['stds_apart']:+.1f}"
 
 
 def test_derived_columns_come_from_logged_params(table):
