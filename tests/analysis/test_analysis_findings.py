@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 from synthetic_studies import noise_amount_study, o2i_study, patch_study, thickness_study
 
-from analysis.findings import convergence, noise_amount, o2i_data_interaction, object_to_patch
+from analysis.findings import (
+    convergence,
+    noise_amount,
+    o2i_data_interaction,
+    object_to_patch,
+    patch_size_claim,
+)
 from analysis.runs import load_study
+from analysis.tables import build_table
 from analysis.verdicts import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE
 
 
@@ -65,3 +72,25 @@ def test_o2i_data_interaction(new_store, interaction, expected):
     assert rows.loc["multi", "verdict"] == INCONCLUSIVE and not rows.loc["multi", "judged"]
     if interaction:
         assert list(rows.loc["majority", ["threshold_small_data", "threshold_large_data"]]) == [2, 1]
+
+
+@pytest.mark.parametrize(("falls", "expected"), [(True, HOLDS), (False, DOES_NOT_HOLD)])
+def test_patch_size_claim_is_a_difference_against_patch_150(new_store, falls, expected):
+    study = study_from(new_store, "patch_size_low_data", patch_study, falls=falls, losses=False)
+    finding = patch_size_claim(study)
+    assert finding.verdict == expected, finding.reason
+    cells = build_table(study).cells
+    means = cells[cells["split"] == "val"].groupby("patches.size")["mean"].mean()  # mean over tasks
+    tuned = 25 if falls else 100  # the best patch other than the baseline
+    overall = finding.evidence.set_index("task").loc["mean over tasks"]
+    assert overall["baseline"] == 150 and overall["tuned"] == tuned
+    assert overall["improvement"] == pytest.approx(means[tuned] - means[150])
+    assert overall["ci_low"] <= overall["improvement"] <= overall["ci_high"]
+    assert overall["claimed"] == 0.15
+    assert f"baseline patch 150: {100 * (means[tuned] - means[150]):+.1f} points" in finding.reason
+    assert "the paper's table: +23.7 (patch 25 vs 150)" in finding.reason
+
+
+def test_patch_size_claim_with_one_seed_is_inconclusive(new_store):
+    study = study_from(new_store, "patch_size_low_data", patch_study, falls=True, seeds=(0,), losses=False)
+    assert patch_size_claim(study).verdict == INCONCLUSIVE
