@@ -78,7 +78,11 @@ class AggregatorConfig:
     mlp_dim: int = 512
     dropout: float = 0.1
     attention_dropout: float = 0.1
-    positional_encoding: bool = False  # 1-D sinusoidal encoding of each patch's index in the grid
+    # 1-D sinusoidal encoding of each patch's index in the grid. On by default, as in both published
+    # codebases' Megapixel MNIST configs and every run of the follow-up (use_pos: True): without it the
+    # pooling cannot tell where a patch is, and the 'top' task can only be guessed from content. IPS's
+    # traffic-sign config turns it off (our traffic studies do too).
+    positional_encoding: bool = True
 
     def __post_init__(self) -> None:
         for name in ("embedding_dim", "heads", "key_dim_per_head", "value_dim_per_head", "mlp_dim"):
@@ -101,7 +105,9 @@ class SelectionConfig:
 
     memory_size: int = 100
     iteration_size: int = 100
-    shuffle: bool = False  # visit patches in a random order (breaks ties at random)
+    # Visit patches in a random order (breaks ties among equal scores, e.g. blank patches, at random).
+    # On by default, as in every IPS config and every published run; off, ties go to the top-left.
+    shuffle: bool = True
 
     def __post_init__(self) -> None:
         _require(

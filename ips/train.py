@@ -93,7 +93,12 @@ def build_optimizer(model: nn.Module, config: IPSConfig) -> torch.optim.AdamW:
 def build_scheduler(
     optimizer: torch.optim.Optimizer, config: IPSConfig, steps_per_epoch: int
 ) -> torch.optim.lr_scheduler.LambdaLR:
-    """Per-step schedule: ``scheduler.step()`` after every batch; its position is in ``state_dict()``."""
+    """Per-step schedule: ``scheduler.step()`` after every batch; its position is in ``state_dict()``.
+
+    Optimiser step ``k`` (0-based) runs at ``learning_rate(k + 1)``, as IPS sets the rate before each
+    step (``adjust_learning_rate(..., data_it + 1)``): the first step is not wasted at rate 0 and the
+    last one runs at ``final_lr``.
+    """
     opt = config.optimisation
     schedule = partial(
         learning_rate,
@@ -102,7 +107,7 @@ def build_scheduler(
         lr=1.0,
         final_lr=opt.final_lr_ratio,
     )
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: schedule(step))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: schedule(step + 1))
 
 
 # ------------------------------------------------------------------------------------ small helpers

@@ -34,9 +34,14 @@ BASE = IPSConfig(
     tasks=TRAFFIC_SIGNS_TASKS,
     encoder=EncoderConfig(architecture="resnet18", pretrained=True, input_channels=3, stages=4),
     aggregator=AggregatorConfig(
-        embedding_dim=512, heads=8, key_dim_per_head=64, value_dim_per_head=64, mlp_dim=2048
+        embedding_dim=512,
+        heads=8,
+        key_dim_per_head=64,
+        value_dim_per_head=64,
+        mlp_dim=2048,
+        positional_encoding=False,  # IPS's traffic config: use_pos False
     ),
-    selection=SelectionConfig(memory_size=10, iteration_size=32),
+    selection=SelectionConfig(memory_size=10, iteration_size=32, shuffle=True),  # as the published runs
     patches=PatchConfig(size=100),
     optimisation=OptimisationConfig(epochs=150, batch_size=16, lr=3e-4, weight_decay=0.1, warmup_epochs=10),
 )

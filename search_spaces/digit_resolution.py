@@ -17,7 +17,14 @@ Expected run time
 - ``smoke``: 2 digit sizes, about a minute on 2 CPU cores.
 """
 
-from ips.config import IPSConfig, MegapixelMNISTConfig, OptimisationConfig, PatchConfig, SelectionConfig
+from ips.config import (
+    AggregatorConfig,
+    IPSConfig,
+    MegapixelMNISTConfig,
+    OptimisationConfig,
+    PatchConfig,
+    SelectionConfig,
+)
 from search_spaces._scale import smoke
 from search_spaces._study import Profile, Study
 
@@ -32,7 +39,8 @@ BASE = IPSConfig(
         noise_count=800,
         noise_thickness=1.925,
     ),
-    selection=SelectionConfig(memory_size=100, iteration_size=100),
+    aggregator=AggregatorConfig(positional_encoding=True),  # as in every published run (use_pos)
+    selection=SelectionConfig(memory_size=100, iteration_size=100, shuffle=True),  # published: shuffle
     patches=PatchConfig(size=50),
     optimisation=OptimisationConfig(epochs=150, batch_size=16, lr=1e-3, warmup_epochs=10),
 )

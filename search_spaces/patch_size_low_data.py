@@ -20,6 +20,7 @@ Expected run time
 """
 
 from ips.config import (
+    AggregatorConfig,
     EncoderConfig,
     IPSConfig,
     MegapixelMNISTConfig,
@@ -43,7 +44,8 @@ BASE = IPSConfig(
         noise_thickness=1.925,
     ),
     encoder=EncoderConfig(architecture="resnet18", pretrained=False, input_channels=1, stages=2),
-    selection=SelectionConfig(memory_size=100, iteration_size=100),
+    aggregator=AggregatorConfig(positional_encoding=True),  # as in every published run (use_pos)
+    selection=SelectionConfig(memory_size=100, iteration_size=100, shuffle=True),  # published: shuffle
     patches=PatchConfig(size=50),
     optimisation=OptimisationConfig(epochs=100, batch_size=16, lr=1e-3, warmup_epochs=10),
 )

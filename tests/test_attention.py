@@ -64,7 +64,11 @@ def test_the_selected_set_is_what_the_model_selects_over_several_iterations():
     model, image = model_and_image(config, seed=2)
     result = attention_map(model, image, config)
     with evaluating(model):
-        selection = model.select(ImagePatches(image.unsqueeze(0), 50), return_all_scores=True)
+        order = torch.Generator().manual_seed(config.seed)  # the visiting order of the shuffled pass
+        selection = model.select(
+            ImagePatches(image.unsqueeze(0), 50), generator=order, return_all_scores=True
+        )
+    assert config.selection.shuffle  # the default, as in the published runs
     assert result.indices.tolist() == selection.indices[0].tolist()
     torch.testing.assert_close(result.scores.flatten(), selection.all_scores[0])
     assert result.selected_scores.shape == (4,)

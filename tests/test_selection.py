@@ -41,7 +41,7 @@ def tiny_config(rows: int, cols: int, memory: int, iteration: int, positional: b
             mlp_dim=32,
             positional_encoding=positional,
         ),
-        selection=SelectionConfig(memory_size=memory, iteration_size=iteration),
+        selection=SelectionConfig(memory_size=memory, iteration_size=iteration, shuffle=False),  # in order
         patches=PatchConfig(size=PATCH),
     )
 
@@ -248,7 +248,8 @@ PEAK_SCRIPT = textwrap.dedent(
     import gc, sys
     import torch
     torch.set_num_threads(1)
-    from ips.config import IPSConfig, MegapixelMNISTConfig, PatchConfig, SelectionConfig, TaskConfig
+    from ips.config import AggregatorConfig, IPSConfig, MegapixelMNISTConfig, PatchConfig, SelectionConfig
+    from ips.config import TaskConfig
     from ips.data.patches import ImagePatches
     from ips.model import IPSModel, evaluating
 
@@ -276,6 +277,7 @@ PEAK_SCRIPT = textwrap.dedent(
 
     data = MegapixelMNISTConfig(canvas_height=12 * PATCH, canvas_width=12 * PATCH, digit_size=PATCH)
     config = IPSConfig(data=data, tasks=(TaskConfig("digit"),), patches=PatchConfig(size=PATCH),
+                       aggregator=AggregatorConfig(positional_encoding=False),  # any grid size
                        selection=SelectionConfig(memory_size=MEMORY, iteration_size=ITERATION))
     torch.manual_seed(0)
     model = IPSModel(config)

@@ -74,7 +74,7 @@ def toy_config(**optimisation) -> IPSConfig:
             dropout=0.0,
             attention_dropout=0.0,
         ),
-        selection=SelectionConfig(memory_size=4, iteration_size=4),
+        selection=SelectionConfig(memory_size=4, iteration_size=4, shuffle=False),  # patches in order
         patches=PatchConfig(size=PATCH),
         optimisation=OptimisationConfig(**(settings | optimisation)),
     )
@@ -104,7 +104,9 @@ def test_learning_rate_warms_up_linearly_then_decays_by_cosine_to_the_final_lr()
     assert learning_rate(0, **(schedule | {"warmup_steps": 0})) == pytest.approx(1e-3)
 
 
-def test_scheduler_steps_per_batch_through_the_same_schedule():
+def test_each_step_runs_at_the_rate_ips_sets_before_it():
+    """IPS calls adjust_learning_rate(..., step=data_it + 1) before optimiser step data_it: step k
+    runs at learning_rate(k + 1), so no step is wasted at rate 0 and the last runs at final_lr."""
     config = toy_config(epochs=4, warmup_epochs=1, lr=2e-3)
     model = IPSModel(config)
     optimizer = build_optimizer(model, config)
@@ -114,10 +116,10 @@ def test_scheduler_steps_per_batch_through_the_same_schedule():
         seen.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
         scheduler.step()
-    expected = [learning_rate(s, total_steps=20, warmup_steps=5, lr=2e-3, final_lr=2e-6) for s in range(20)]
-    assert seen == pytest.approx(expected)
-    assert seen[5] == pytest.approx(2e-3) and seen[:5] == pytest.approx([0, 4e-4, 8e-4, 1.2e-3, 1.6e-3])
-    assert optimizer.param_groups[0]["lr"] == pytest.approx(2e-6)  # after the last step: final_lr
+    schedule = {"total_steps": 20, "warmup_steps": 5, "lr": 2e-3, "final_lr": 2e-6}
+    assert seen == pytest.approx([learning_rate(s + 1, **schedule) for s in range(20)])
+    assert seen[:5] == pytest.approx([4e-4, 8e-4, 1.2e-3, 1.6e-3, 2e-3])  # the peak at the 5th step
+    assert seen[-1] == pytest.approx(2e-6)  # the last step runs at final_lr
 
 
 # ------------------------------------------------------------------------------------- fit and metrics
@@ -154,7 +156,7 @@ def test_every_contract_metric_is_reported_each_epoch_with_sane_values():
     first = result.history[0]
     assert first["epoch"] == 1 and result.history[1]["epoch"] == 2
     assert 0.0 <= first["val/accuracy"] <= 1.0 and first["train/loss"] > 0
-    assert first["lr"] == pytest.approx(3e-3 * 1 / 2)  # last warm-up step of 2 (steps 0 and 1 of 2)
+    assert first["lr"] == pytest.approx(3e-3)  # the epoch's last step (step 1 of 2) at learning_rate(2)
     assert first["time/images_per_second"] > 0 and first["memory/peak_mb"] > 0
 
 

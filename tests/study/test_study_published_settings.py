@@ -1,0 +1,35 @@
+"""The studies run the published experiments' model settings (shared/paper/README.md items 1-2).
+
+Positional encoding and the selection shuffle are on in every Megapixel MNIST run of both published
+codebases; the shuffle is on in the traffic-sign runs too. Every profile keeps them: a scaled profile
+changes sizes, never the model.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from search_spaces import PROFILE_NAMES, STUDIES
+from study.expand import plan_study
+
+CASES = [(name, profile) for name in STUDIES for profile in PROFILE_NAMES]
+
+
+def trial_configs(name: str, profile: str):
+    plan = plan_study(STUDIES[name], profile)
+    return [trial.config for trial in plan.trials] or [plan.base]  # a searched study: its base
+
+
+@pytest.mark.parametrize(("name", "profile"), CASES)
+def test_every_trial_has_the_published_positional_encoding_and_shuffle(name, profile):
+    for config in trial_configs(name, profile):
+        assert config.selection.shuffle, f"{name}/{profile}: selection.shuffle is off"
+        if config.data.name == "megapixel_mnist":
+            assert config.aggregator.positional_encoding, f"{name}/{profile}: no positional encoding"
+        else:
+            assert not config.aggregator.positional_encoding  # IPS's traffic config: use_pos False
+
+
+def test_both_datasets_are_covered():
+    datasets = {trial_configs(name, "smoke")[0].data.name for name in STUDIES}
+    assert datasets == {"megapixel_mnist", "traffic_signs"}
