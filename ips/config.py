@@ -242,6 +242,10 @@ class MegapixelMNISTConfig:
     noise_thickness: float = 1.925  # stroke width in pixels at the 28-pixel scale
     data_seed: int = 0
     mnist_path: str | None = None  # a folder of MNIST IDX files; None: the 10,000 digits shipped
+    # Who draws the canvas: "real_valued" (real-valued anti-aliased strokes, bicubic digits, maximum) or
+    # "followup_published" (the follow-up's generator: int(thickness) strokes on 28-pixel patterns,
+    # area resizing, boxes assigned in order); see ips.data.megapixel_mnist.
+    renderer: Literal["real_valued", "followup_published"] = "real_valued"
 
     def __post_init__(self) -> None:
         _require(self.canvas_height >= 1, "data.canvas_height", f"got {self.canvas_height}; must be positive")
@@ -281,6 +285,17 @@ class MegapixelMNISTConfig:
             self.noise_thickness > 0,
             "data.noise_thickness",
             f"got {self.noise_thickness}; the stroke thickness must be > 0",
+        )
+        _require(
+            self.renderer in ("real_valued", "followup_published"),
+            "data.renderer",
+            f"unknown renderer {self.renderer!r}; use 'real_valued' or 'followup_published'",
+        )
+        _require(
+            self.renderer != "followup_published" or self.noise != "bezier" or self.noise_thickness >= 1,
+            "data.noise_thickness",
+            f"{self.noise_thickness} draws no stroke with the followup_published renderer (it truncates "
+            "the thickness to an integer); use at least 1, or data.renderer='real_valued'",
         )
 
     @property

@@ -19,7 +19,10 @@ scored by the mean of its seeds.
 
 Profiles
 --------
-``paper`` holds the paper's exact settings (no overrides); ``cpu`` and ``smoke`` scale a study down
+``paper`` holds the paper's exact settings; for a study that rebuilds a published table that includes
+the follow-up's published canvas renderer (``PUBLISHED_RENDERER``: the generator that produced the
+paper's numbers, see ``ips.data.followup_renderer``), while ``cpu`` and ``smoke`` keep the default
+real-valued renderer (what the paper's text describes). ``cpu`` and ``smoke`` scale a study down
 with dotted ``overrides`` of the base, optional replacements of axes (same names), seeds and search,
 and a ``note`` that says what was scaled and why.
 """
@@ -33,6 +36,7 @@ from typing import Any
 from ips.config import IPSConfig
 
 PROFILE_NAMES = ("paper", "cpu", "smoke")
+PUBLISHED_RENDERER: dict[str, Any] = {"data.renderer": "followup_published"}  # paper profiles of tables
 
 
 # ------------------------------------------------------------------------------------- distributions

@@ -29,7 +29,7 @@ from ips.config import (
     SelectionConfig,
 )
 from search_spaces._scale import smoke
-from search_spaces._study import Profile, Study
+from search_spaces._study import PUBLISHED_RENDERER, Profile, Study
 
 # The paper's setting: everything the study holds fixed.
 BASE = IPSConfig(
@@ -85,7 +85,10 @@ STUDY = Study(
     seeds=(0, 1, 2),
     profiles={
         "paper": Profile(
-            note="The paper's settings.",
+            note="The paper's settings, canvases drawn by the follow-up's published renderer "
+            "(integer stroke widths, area resizing, boxes assigned), so that our numbers and the paper's "
+            "answer the same question.",
+            overrides=PUBLISHED_RENDERER,
             expected_time="about a day on one GPU, four trials at a time (estimate)",
         ),
         "cpu": Profile(

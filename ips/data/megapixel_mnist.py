@@ -12,9 +12,15 @@ others, independently), at uniformly random positions where they do not overlap.
 - ``top``: the class of the digit placed highest (smallest top row; on a tie, the leftmost);
 - ``multi``: which of the ten classes are present (multilabel, float 0/1).
 
-Noise is drawn first and the digits over it (pixel-wise maximum): ``noise_count`` patterns of
-``noise_size`` pixels, drawn with replacement from a bank of ``noise_bank_size`` pre-rendered patterns
-(see ``ips.data.noise``), each placed uniformly where it fits on the canvas.
+Noise is drawn first and the digits over it: ``noise_count`` patterns of ``noise_size`` pixels, drawn
+with replacement from a bank of ``noise_bank_size`` pre-rendered patterns, each placed uniformly where
+it fits on the canvas. Two renderers turn that layout into pixels (``renderer``):
+
+- ``real_valued`` (default; what the paper's text describes): real-valued, anti-aliased stroke widths
+  drawn at the noise size (``ips.data.noise``), digits resized bicubically, pixel-wise maximum;
+- ``followup_published`` (what produced the paper's numbers): the authors' generator, integer strokes
+  ``int(thickness)`` on a 28-pixel pattern, area resizing, boxes composited by assignment on a uint8
+  canvas (``ips.data.followup_renderer``).
 
 Nothing is stored. Canvas ``index`` of a split is generated on the fly from ``(seed, split, index)``
 with numpy's ``Generator`` seeded by a ``SeedSequence``: the same canvas is bit-identical in any
@@ -40,6 +46,14 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ips.config import DIGITS_PER_CANVAS, MegapixelMNISTConfig, digits_fit, patch_grid_shape
+from ips.data.followup_renderer import (
+    RENDERERS,
+    area_resize,
+    assign,
+    followup_noise_bank,
+    stroke_width,
+    to_uint8,
+)
 from ips.data.mnist_digits import CLASSES, DigitPool, load_digit_pools, resize_square
 from ips.data.noise import NOISE_KINDS
 from ips.data.noise import noise_bank as cached_noise_bank
@@ -80,6 +94,7 @@ def validate_parameters(
     noise_thickness: float,
     seed: int,
     noise_bank_size: int,
+    renderer: str = "real_valued",
 ) -> None:
     """Raise ``ValueError`` naming the parameter and the fix for any value a canvas cannot be built from."""
     for name, value in (("canvas_height", canvas_height), ("canvas_width", canvas_width)):
@@ -108,6 +123,11 @@ def validate_parameters(
         "noise_thickness",
         f"got {noise_thickness!r}; use a stroke width > 0 in pixels at the 28-pixel scale (e.g. 1.925)",
     )
+    _require(
+        renderer in RENDERERS, "renderer", f"unknown renderer {renderer!r}; use one of {list(RENDERERS)}"
+    )
+    if renderer == "followup_published" and noise == "bezier":
+        stroke_width(noise_thickness)  # raises for a thickness below 1 (no integer stroke)
     _require(_is_int(seed) and seed >= 0, "seed", f"got {seed!r}; use a non-negative integer")
     _require(
         _is_int(noise_bank_size) and noise_bank_size >= 1,
@@ -188,12 +208,14 @@ class MegapixelMNIST(Dataset):
         seed: int = 0,
         mnist_path: str | None = None,
         noise_bank_size: int = NOISE_BANK_SIZE,
+        renderer: str = "real_valued",
     ) -> None:
         noise_size = digit_size if noise_size is None else noise_size
         validate_parameters(
             canvas_height, canvas_width, digit_size, canvases, split, noise, noise_count, noise_size,
-            noise_thickness, seed, noise_bank_size,
+            noise_thickness, seed, noise_bank_size, renderer,
         )  # fmt: skip
+        self.renderer = renderer
         self.canvas_height = int(canvas_height)
         self.canvas_width = int(canvas_width)
         self.digit_size = int(digit_size)
@@ -223,6 +245,7 @@ class MegapixelMNIST(Dataset):
             noise_thickness=data.noise_thickness,
             seed=data.data_seed,
             mnist_path=data.mnist_path,
+            renderer=data.renderer,
         )
 
     def __len__(self) -> int:
@@ -246,6 +269,8 @@ class MegapixelMNIST(Dataset):
     def noise_bank(self) -> np.ndarray:
         """This split's noise patterns [noise_bank_size, noise_size, noise_size], rendered once a process."""
         entropy = (self.seed, SPLITS[self.split], 0, NOISE_BANK_STREAM)
+        if self.published and self.noise == "bezier":
+            return followup_noise_bank(self.noise_bank_size, self.noise_size, self.noise_thickness, entropy)
         return cached_noise_bank(
             self.noise, self.noise_bank_size, self.noise_size, self.noise_thickness, entropy
         )
@@ -321,13 +346,21 @@ class MegapixelMNIST(Dataset):
 
     # rendering ------------------------------------------------------------------------------
 
+    @property
+    def published(self) -> bool:
+        """Whether the follow-up's published renderer draws the canvases."""
+        return self.renderer == "followup_published"
+
     def digit_image(self, pool_index: int) -> np.ndarray:
-        """Digit ``pool_index`` of this split's pool scaled to [digit_size, digit_size] float32 in [0, 1]."""
+        """Digit ``pool_index`` of this split's pool scaled to [digit_size, digit_size] float32 in [0, 1]
+        (bicubic; by area with the published renderer)."""
         digit = self.digits.images[pool_index].astype(np.float32) / np.float32(255)
-        return resize_square(digit, self.digit_size)
+        return (area_resize if self.published else resize_square)(digit, self.digit_size)
 
     def render(self, layout: CanvasLayout) -> np.ndarray:
         """The canvas [H, W] float32 of ``layout``: noise first, then the digits over it."""
+        if self.published:
+            return self.render_published(layout)
         canvas = np.zeros((self.canvas_height, self.canvas_width), dtype=np.float32)
         if len(layout.noise_patterns):
             bank = self.noise_bank()
@@ -338,6 +371,21 @@ class MegapixelMNIST(Dataset):
         for digit, (row, col) in digits:
             paste(canvas, self.digit_image(digit), row, col)
         return canvas
+
+    def render_published(self, layout: CanvasLayout) -> np.ndarray:
+        """As the follow-up's generator: a uint8 canvas, every box assigned in order (noise, then digits)."""
+        canvas = np.zeros((self.canvas_height, self.canvas_width), dtype=np.uint8)
+        if len(layout.noise_patterns):
+            bank = to_uint8(self.noise_bank())
+            for pattern, (row, col) in zip(
+                layout.noise_patterns.tolist(), layout.noise_positions.tolist(), strict=True
+            ):
+                assign(canvas, bank[pattern], row, col)
+        for digit, (row, col) in zip(
+            layout.digit_indices.tolist(), layout.digit_positions.tolist(), strict=True
+        ):
+            assign(canvas, to_uint8(self.digit_image(digit)), row, col)
+        return canvas.astype(np.float32) / np.float32(255)
 
     def __getitem__(self, index: int) -> tuple[Tensor, dict[str, Tensor]]:
         layout = self.layout(index)
@@ -362,7 +410,7 @@ def describe(dataset: MegapixelMNIST, index: int) -> str:
         noise += f", thickness {dataset.noise_thickness})" if dataset.noise == "bezier" else ")"
     return (
         f"{dataset.split} canvas {index} (seed {dataset.seed}): {dataset.canvas_height}x"
-        f"{dataset.canvas_width}, digits {dataset.digit_size} px, {noise}"
+        f"{dataset.canvas_width}, digits {dataset.digit_size} px, {noise}, renderer {dataset.renderer}"
     )
 
 
@@ -476,6 +524,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--noise-size", type=int, help="default: the digit size")
     parser.add_argument("--thickness", type=float, default=1.925, help="stroke width at the 28-pixel scale")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--renderer", default="real_valued", help=f"one of {list(RENDERERS)}")
     parser.add_argument("--split", default="train", choices=sorted(SPLITS))
     parser.add_argument("--index", type=int, default=0, help="which canvas")
     parser.add_argument("--mnist-path", help="a folder of MNIST IDX files (default: the shipped digits)")
@@ -498,6 +547,7 @@ def main(argv: list[str] | None = None) -> None:
         noise_thickness=args.thickness,
         seed=args.seed,
         mnist_path=args.mnist_path,
+        renderer=args.renderer,
     )
     if args.preview:
         preview(dataset, args.index, args.preview)

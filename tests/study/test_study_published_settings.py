@@ -33,3 +33,24 @@ def test_every_trial_has_the_published_positional_encoding_and_shuffle(name, pro
 def test_both_datasets_are_covered():
     datasets = {trial_configs(name, "smoke")[0].data.name for name in STUDIES}
     assert datasets == {"megapixel_mnist", "traffic_signs"}
+
+
+PUBLISHED_TABLES = {  # the Megapixel MNIST studies that rebuild a table or figure of the paper
+    "noise_thickness": "Table 2",
+    "noise_amount": "Table 3",
+    "patch_size_low_data": "Table 4",
+    "digit_resolution": "Table 7",
+    "o2i_data_size": "Figure 4",
+}
+
+
+@pytest.mark.parametrize(("name", "profile"), CASES)
+def test_paper_profiles_of_published_tables_draw_with_the_published_renderer(name, profile):
+    published = name in PUBLISHED_TABLES and profile == "paper"
+    for config in trial_configs(name, profile):
+        if config.data.name != "megapixel_mnist":
+            continue
+        expected = "followup_published" if published else "real_valued"
+        assert config.data.renderer == expected, f"{name}/{profile}"
+    if name in PUBLISHED_TABLES:
+        assert PUBLISHED_TABLES[name] in STUDIES[name].reproduces
