@@ -179,6 +179,7 @@ CHECKS = {
     "patch_size_low_data": (object_to_patch, patch_size_claim),
     "patch_size_traffic": (patch_size_claim,),
     "noise_thickness": (convergence,),
+    "noise_thickness_continuous": (convergence,),
     "noise_amount": (noise_amount,),
     "o2i_data_size": (o2i_data_interaction,),
 }

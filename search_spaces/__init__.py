@@ -11,6 +11,7 @@ from search_spaces import (
     memory_size,
     noise_amount,
     noise_thickness,
+    noise_thickness_continuous,
     o2i_data_size,
     patch_size_low_data,
     patch_size_traffic,
@@ -31,6 +32,7 @@ STUDIES: dict[str, Study] = {
     for module in (
         patch_size_low_data,
         noise_thickness,
+        noise_thickness_continuous,
         noise_amount,
         o2i_data_size,
         digit_resolution,

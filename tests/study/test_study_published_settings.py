@@ -7,6 +7,8 @@ changes sizes, never the model.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from search_spaces import PROFILE_NAMES, STUDIES
@@ -54,3 +56,23 @@ def test_paper_profiles_of_published_tables_draw_with_the_published_renderer(nam
         assert config.data.renderer == expected, f"{name}/{profile}"
     if name in PUBLISHED_TABLES:
         assert PUBLISHED_TABLES[name] in STUDIES[name].reproduces
+
+
+def test_the_continuous_thickness_study_refines_table_2_with_real_valued_strokes():
+    study = STUDIES["noise_thickness_continuous"]
+    axis = plan_study(study, "paper").axes["data.noise_thickness"]
+    assert axis[0] == 1.4 and axis[-1] == 2.6
+    fine = [t for t in axis if 1.8 <= t <= 2.2]
+    assert len(fine) == 9 and all(b - a == pytest.approx(0.05) for a, b in zip(fine, fine[1:], strict=False))
+    table_2 = plan_study(STUDIES["noise_thickness"], "paper").base
+    base = plan_study(study, "paper").base
+    assert base.data.renderer == "real_valued" and table_2.data.renderer == "followup_published"
+    assert base.data.canvas_height == table_2.data.canvas_height and base.data.noise_count == 800
+    doc = sys.modules["search_spaces.noise_thickness_continuous"].__doc__
+    assert "gradual" in doc and "step" in doc and "real-valued renderer" in doc
+
+
+def test_table_4s_baseline_is_patch_150():
+    doc = sys.modules["search_spaces.patch_size_low_data"].__doc__
+    assert "The baseline is **patch 150**, not 50" in doc
+    assert max(STUDIES["patch_size_low_data"].axes["patches.size"]) == 150
