@@ -331,10 +331,18 @@ class TrafficSignsConfig:
     image_width: int = 1600
     augment: bool = True  # colour jitter and translation up to 100 pixels on training images
     data_seed: int = 0  # chooses which set trains and which validates, and the subset
+    # "full": the whole validation set; "first_per_class": int(count x fraction) images of each class,
+    # the first in file order, as the follow-up's code subsetted it (Tables 5 and 6 of the paper).
+    validation_subset: Literal["full", "first_per_class"] = "full"
 
     def __post_init__(self) -> None:
         _require(bool(self.root), "data.root", "give the folder that holds Set1/ and Set2/")
         _require(0 < self.fraction <= 1, "data.fraction", f"got {self.fraction}; must be in (0, 1]")
+        _require(
+            self.validation_subset in ("full", "first_per_class"),
+            "data.validation_subset",
+            f"got {self.validation_subset!r}; use 'full' or 'first_per_class'",
+        )
         _require(self.image_height >= 1, "data.image_height", f"got {self.image_height}; must be positive")
         _require(self.image_width >= 1, "data.image_width", f"got {self.image_width}; must be positive")
 

@@ -28,8 +28,10 @@ Labels, as in the reference loaders (attention sampling's ``speed_limits.py``, t
 
 Splits: one set trains and the other validates. An even ``data_seed`` trains on Set1 and validates on
 Set2 (the reference code with seed 0), an odd one the other way round. ``fraction`` < 1 keeps a seeded
-subset of the training set stratified by label (see ``stratified_subset``); validation always uses its
-whole set.
+subset of the training set stratified by label (see ``stratified_subset``). Validation uses its whole
+set, unless ``validation_subset="first_per_class"``: then it keeps ``int(count x fraction)`` images of
+each class, the first in file order, as the follow-up's code did (``first_per_class``; it gives the
+paper's 169 / 341 / 684 validation images of Table 5, shared/paper/README.md item 12).
 
 Items are ``(image float32 [3, H, W], {"sign": int64 scalar})``: the JPEG resized (bilinear) to
 ``image_height`` x ``image_width`` (1200 x 1600 in the papers), ImageNet-normalised. With ``augment``
@@ -308,6 +310,25 @@ def stratified_subset(labels: Sequence[int], fraction: float, seed: int) -> list
     return sorted(chosen)
 
 
+def first_per_class(labels: Sequence[int], fraction: float) -> list[int]:
+    """Indices (ascending) of the first ``int(count * fraction)`` images of each class, in file order.
+
+    The follow-up's ``_filter`` (data/traffic/traffic_dataset.py at cdbd1db), applied to its
+    validation set too: truncated, not rounded, and not seeded.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    labels = list(labels)
+    quota = {label: int(labels.count(label) * fraction) for label in set(labels)}
+    taken = dict.fromkeys(quota, 0)
+    chosen = []
+    for index, label in enumerate(labels):
+        if taken[label] < quota[label]:
+            chosen.append(index)
+            taken[label] += 1
+    return chosen
+
+
 # --------------------------------------------------------------------------------- image pipeline
 
 
@@ -412,6 +433,7 @@ class TrafficSigns(Dataset):
         fraction: float = 1.0,
         data_seed: int = 0,
         strict_checksums: bool = False,
+        subset: Literal["stratified", "first_per_class"] = "stratified",
     ) -> None:
         if set_name not in SETS:
             raise ValueError(f"set_name must be one of {SETS}, got {set_name!r}")
@@ -431,7 +453,14 @@ class TrafficSigns(Dataset):
         self.checksum_matches, kept = self._read_annotations(strict_checksums)
         check_images(self.folder, [item.file for item in kept])
         self.fraction = fraction
-        chosen = stratified_subset([item.label for item in kept], fraction, data_seed)
+        if subset not in ("stratified", "first_per_class"):
+            raise ValueError(f"subset must be 'stratified' or 'first_per_class', got {subset!r}")
+        labels = [item.label for item in kept]
+        self.subset = subset
+        if subset == "first_per_class":
+            chosen = first_per_class(labels, fraction)
+        else:
+            chosen = stratified_subset(labels, fraction, data_seed)
         self.items: list[LabelledImage] = [kept[index] for index in chosen]
 
     @classmethod
@@ -443,20 +472,24 @@ class TrafficSigns(Dataset):
         strict_checksums: bool = False,
     ) -> TrafficSigns:
         """The training or validation set of ``data``: the set chosen by ``data.data_seed``; the
-        training set alone gets ``data.fraction`` and (if ``data.augment``) augmentation."""
+        training set gets ``data.fraction`` (seeded, stratified) and (if ``data.augment``)
+        augmentation; the validation set is whole, or with ``data.validation_subset =
+        "first_per_class"`` the first ``int(count x data.fraction)`` images of each class."""
         if split not in ("train", "validation"):
             raise ValueError(f"split must be 'train' or 'validation', got {split!r}")
         check_layout(Path(data.root))
         training = split == "train"
+        authors = not training and data.validation_subset == "first_per_class"
         return cls(
             data.root,
             sets_for_seed(data.data_seed)[split],
             image_height=data.image_height,
             image_width=data.image_width,
             augment=data.augment and training,
-            fraction=data.fraction if training else 1.0,
+            fraction=data.fraction if training or authors else 1.0,
             data_seed=data.data_seed,
             strict_checksums=strict_checksums,
+            subset="first_per_class" if authors else "stratified",
         )
 
     def _read_annotations(self, strict_checksums: bool) -> tuple[bool, list[LabelledImage]]:

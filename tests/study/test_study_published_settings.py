@@ -76,3 +76,12 @@ def test_table_4s_baseline_is_patch_150():
     doc = sys.modules["search_spaces.patch_size_low_data"].__doc__
     assert "The baseline is **patch 150**, not 50" in doc
     assert max(STUDIES["patch_size_low_data"].axes["patches.size"]) == 150
+
+
+@pytest.mark.parametrize("name", ["patch_size_traffic", "dataset_fraction_traffic"])
+def test_traffic_paper_profiles_validate_on_the_authors_subset(name):
+    for profile in PROFILE_NAMES:
+        expected = "first_per_class" if profile == "paper" else "full"
+        assert {c.data.validation_subset for c in trial_configs(name, profile)} == {expected}, profile
+        assert {c.data.data_seed for c in trial_configs(name, profile)} == {0}  # seeds vary the model only
+    assert "not the data split" in sys.modules[f"search_spaces.{name}"].__doc__
