@@ -6,6 +6,7 @@ import itertools
 import statistics
 
 from ips.config import override
+from ips.data.mnist_digits import digit_reuse
 from study.cost import human_count, human_seconds, trial_cost, wall_seconds
 from study.expand import Plan, search_corners
 
@@ -79,6 +80,15 @@ def plan_cost(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> tuple
     return total, seconds
 
 
+def plan_notes(plan: Plan) -> list[str]:
+    """What a reader of the plan should know before running it: digits reused (the worst trial)."""
+    configs = [trial.config for trial in plan.trials] or [plan.base]
+    mnist = [c.data for c in configs if c.data.name == "megapixel_mnist"]
+    busiest = max(mnist, key=lambda d: (d.train_canvases, d.validation_canvases), default=None)
+    reused = busiest and digit_reuse(busiest.train_canvases, busiest.validation_canvases, busiest.mnist_path)
+    return [reused] if reused else []
+
+
 def describe(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> str:
     """The whole dry-run text: what runs, and about how long it takes with these resources."""
     study = plan.study
@@ -96,6 +106,7 @@ def describe(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> str:
         "",
         f"{plan.number_of_trials} trials; encoder work about {human_count(total)} multiply-accumulates; "
         f"with {where}: roughly {human_seconds(seconds)} (order of magnitude; canvas rendering not counted)",
+        *[f"note: {note}" for note in plan_notes(plan)],
         "dry run: nothing was started",
     ]
     return "\n".join(head + [body] + cost)

@@ -24,6 +24,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, Run, RunStatus, RunTag
 
 from ips.config import IPSConfig, flatten
+from ips.data.mnist_digits import digit_reuse
 from study import tracking
 
 SQLITE_PREFIX = "sqlite:///"
@@ -125,7 +126,18 @@ def create_child(
         tracking.TAG_CONFIG_ID: tracking.config_id(flatten(config)),
         tracking.TAG_STATUS: tracking.STATUS_RUNNING,
     }
+    reused = digits_reused(config)
+    if reused:
+        tags[tracking.TAG_DIGITS_REUSED] = reused
     return client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+
+
+def digits_reused(config: IPSConfig) -> str | None:
+    """``ips.data.mnist_digits.digit_reuse`` of a Megapixel MNIST config (None for other datasets)."""
+    data = config.data
+    if data.name != "megapixel_mnist":
+        return None
+    return digit_reuse(data.train_canvases, data.validation_canvases, data.mnist_path)
 
 
 def set_status(client: MlflowClient, run_id: str, ips_status: str, error: str | None = None) -> None:

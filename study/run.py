@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print the trial table and cost; start nothing"
     )
     parser.add_argument(
+        "--json", action="store_true", help="with --dry-run: print the plan as JSON (configs, seeds, cost)"
+    )
+    parser.add_argument(
         "--max-concurrent", type=int, help="at most N trials at once (default: as resources allow)"
     )
     parser.add_argument(
@@ -234,6 +237,8 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, Study] = STUDI
         return EXIT_OK
     if args.study is None:
         parser.error("give a study name (python -m study.run --list shows them)")
+    if args.json and not args.dry_run:
+        parser.error("--json prints the plan: use it with --dry-run")
     try:
         check_resources(args)
         plan = make_plan(args, studies)
@@ -243,6 +248,13 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, Study] = STUDI
 
             gpus = args.gpus_per_trial or 0.0
             concurrent = args.max_concurrent or max(1, int((os.cpu_count() or 1) // args.cpus_per_trial))
+            if args.json:
+                from study.dry_run import plan_notes
+                from study.plan_export import plan_as_json
+
+                resources = {"cpus": args.cpus_per_trial, "gpus": gpus, "concurrent": concurrent}
+                print(json.dumps(plan_as_json(plan, **resources, notes=plan_notes(plan)), indent=1))
+                return EXIT_OK
             print(describe(plan, cpus=args.cpus_per_trial, gpus=gpus, concurrent=concurrent))
             return EXIT_OK
         from study.mlflow_store import resolve_tracking_uri

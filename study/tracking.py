@@ -15,8 +15,10 @@ Layout of a store
   ``ips.trial_id`` (Ray's trial id), ``ips.seed``, ``ips.config_id`` (the same for all seeds of one
   configuration), ``ips.status`` (``completed`` | ``early_stopped`` | ``failed`` | ``running`` |
   ``interrupted``: the driver stopped before the trial ended, ``--resume`` continues the same run),
-  ``ips.error`` (failed trials). Params: the flattened config (``selection.memory_size``, ...) and the
-  derived values under ``derived.*``. Metrics: per epoch, step = epoch (1..E), names below.
+  ``ips.error`` (failed trials), ``ips.digits_reused`` (a Megapixel MNIST trial that draws each
+  shipped digit more than once: how often, and how to use the full MNIST). Params: the flattened
+  config (``selection.memory_size``, ...) and the derived values under ``derived.*``. Metrics: per
+  epoch, step = epoch (1..E), names below.
   Artifacts: ``config.json``, ``label_distribution.json`` and, at the end, ``attention_map.png``.
 """
 
@@ -45,6 +47,9 @@ TAG_CONFIG_ID = "ips.config_id"
 TAG_STATUS = "ips.status"
 TAG_ERROR = "ips.error"
 TAG_PARENT = "mlflow.parentRunId"
+TAG_DIGITS_REUSED = (
+    "ips.digits_reused"  # Megapixel MNIST trials that reuse the shipped digits: why and how much
+)
 
 STATUS_COMPLETED = "completed"
 STATUS_EARLY_STOPPED = "early_stopped"

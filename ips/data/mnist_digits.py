@@ -155,6 +155,37 @@ def load_idx_pool(folder: Path, split: str) -> DigitPool:
     return DigitPool(images, labels, image_name, np.arange(len(labels)))
 
 
+# ------------------------------------------------------------------------------------------- reuse
+
+SHIPPED_DIGITS_COUNT = 10_000
+SHIPPED_POOL_SIZES = {  # digit i of the shipped file validates if i % 5 == 4
+    "train": SHIPPED_DIGITS_COUNT - SHIPPED_DIGITS_COUNT // SHIPPED_VALIDATION_EVERY,
+    "validation": SHIPPED_DIGITS_COUNT // SHIPPED_VALIDATION_EVERY,
+}
+DIGITS_PER_CANVAS = 5
+
+
+def digit_reuse(train_canvases: int, validation_canvases: int, mnist_path: str | None) -> str | None:
+    """A sentence saying how often each shipped digit is drawn, or None when no digit is reused.
+
+    With the shipped digits, ``5 x canvases`` draws come from 8,000 training (2,000 validation) digits:
+    above one draw per digit the same digit images recur across canvases (the follow-up drew from the
+    full MNIST, 60,000 training digits; shared/paper/README.md item 9). With ``mnist_path`` None is
+    returned: the full MNIST is not reused at the paper's sizes.
+    """
+    if mnist_path is not None:
+        return None
+    train = DIGITS_PER_CANVAS * train_canvases / SHIPPED_POOL_SIZES["train"]
+    validation = DIGITS_PER_CANVAS * validation_canvases / SHIPPED_POOL_SIZES["validation"]
+    if max(train, validation) <= 1:
+        return None
+    return (
+        f"digits reused: each of the 10,000 shipped MNIST digits is drawn about {train:.1f} times in "
+        f"training, {validation:.1f} in validation (the paper drew from the full MNIST); set "
+        "data.mnist_path to a folder of the MNIST IDX files to use it"
+    )
+
+
 # ----------------------------------------------------------------------------------------- entry
 
 
