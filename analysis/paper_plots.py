@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from analysis.formatting import field_label, plain, task_label
+from analysis.plots import PERCENT
 from analysis.published import PublishedTable
 from analysis.tables import StudyTable
 
@@ -36,9 +37,11 @@ def published_grid(published: PublishedTable, task: str, row_field: str, col_fie
 
 
 def _panel(ax, grid: pd.DataFrame, title: str, row_field: str, col_field: str):
-    image = ax.imshow(grid.to_numpy(), vmin=0, vmax=1, cmap="viridis", origin="lower", aspect="auto")
-    for (i, j), value in np.ndenumerate(grid.to_numpy()):
-        text = "" if np.isnan(value) else f"{100 * value:.0f}"
+    """One heatmap of a grid of accuracies (fractions), drawn and annotated in percent."""
+    percent = PERCENT * grid.to_numpy()
+    image = ax.imshow(percent, vmin=0, vmax=100, cmap="viridis", origin="lower", aspect="auto")
+    for (i, j), value in np.ndenumerate(percent):
+        text = "" if np.isnan(value) else f"{value:.0f}"
         ax.text(j, i, text, ha="center", va="center", color="white")
     ax.set_xticks(range(grid.shape[1]), [plain(v) for v in grid.columns])
     ax.set_yticks(range(grid.shape[0]), [plain(v) for v in grid.index])
@@ -69,7 +72,7 @@ def grid_vs_paper(table: StudyTable, path: Path, row_field: str, col_field: str)
             axes[1, column].set_title(f"{task_label(task)}: not published")
         else:
             _panel(axes[1, column], paper[task], f"{task_label(task)}: paper", row_field, col_field)
-    figure.colorbar(image, ax=axes[:, -1], label="validation accuracy (percent in the cells)")
+    figure.colorbar(image, ax=axes[:, -1], label="validation accuracy (%)")
     figure.suptitle(f"{table.label} beside {published.caption}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
