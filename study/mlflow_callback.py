@@ -29,6 +29,7 @@ from typing import Any
 
 import pyarrow.fs
 from mlflow import MlflowClient
+from mlflow.entities import RunTag
 from ray import cloudpickle
 from ray.tune import Callback
 from ray.tune.experiment import Trial
@@ -37,7 +38,7 @@ from ips.config import IPSConfig, to_dict
 from study import mlflow_store as store
 from study import tracking
 from study.expand import point_label
-from study.ray_config import trial_config, trial_overrides
+from study.ray_config import NODE_ID_KEY, trial_config, trial_overrides
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class MLflowTrialLogger(Callback):
         self._without_params: set[str] = set()  # runs created by a driver killed before it logged them
         self._logged_step: dict[str, int] = {}  # trial id -> last epoch in its run
         self._labels: dict[str, dict] = {}  # data config (JSON) -> label distribution
+        self._nodes: dict[str, str] = {}  # trial id -> the node its run is tagged with
 
     def __getstate__(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in ("tracking_uri", "experiment_id", "parent_run_id")}
@@ -171,6 +173,7 @@ class MLflowTrialLogger(Callback):
         if epoch is None:
             return
         run_id = self.run_for(trial)
+        self.tag_node(trial, run_id, result)
         step = int(epoch)
         if step <= self.logged_step(trial, run_id):
             return  # already in the run: re-run after a restore, or the trainable's final report
@@ -181,6 +184,15 @@ class MLflowTrialLogger(Callback):
         }
         store.log_metrics(self.client, run_id, metrics, step)
         self._logged_step[trial.trial_id] = step
+
+    def tag_node(self, trial: Trial, run_id: str, result: dict) -> None:
+        """Where the trial runs (on a cluster: which node), tagged when it first reports from there."""
+        node = result.get(NODE_ID_KEY)
+        if node is None or self._nodes.get(trial.trial_id) == node:
+            return
+        tags = {tracking.TAG_NODE_ID: str(node), tracking.TAG_HOSTNAME: str(result.get("hostname", ""))}
+        self.client.log_batch(run_id, tags=[RunTag(key, value) for key, value in tags.items()])
+        self._nodes[trial.trial_id] = node
 
     def on_checkpoint(
         self, iteration: int, trials: list[Trial], trial: Trial, checkpoint, **info: Any

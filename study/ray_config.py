@@ -20,6 +20,7 @@ from ips.config import IPSConfig, from_dict, override
 TRIAL_INDEX_KEY = "__trial_index__"  # set by ray.tune.search.Repeater: which seed of a suggestion
 FINAL_REPORT_KEY = "ips/final"  # set (to 1) on the trainable's report after the last epoch
 SEARCHED_KEY = "searched"  # a searched study: the dotted fields drawn by the searcher (top-level keys)
+NODE_ID_KEY = "ips/node_id"  # the Ray node a trial's report came from (Ray adds ``hostname`` itself)
 
 
 def grid_entry(index: int, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,8 @@ Layout of a store
   configuration), ``ips.status`` (``completed`` | ``early_stopped`` | ``failed`` | ``running`` |
   ``interrupted``: the driver stopped before the trial ended, ``--resume`` continues the same run),
   ``ips.error`` (failed trials), ``ips.digits_reused`` (a Megapixel MNIST trial that draws each
-  shipped digit more than once: how often, and how to use the full MNIST). Params: the flattened
+  shipped digit more than once: how often, and how to use the full MNIST), ``ips.node_id`` and
+  ``ips.hostname`` (the Ray node and the host its latest attempt ran on). Params: the flattened
   config (``selection.memory_size``, ...) and the derived values under ``derived.*``. Metrics: per
   epoch, step = epoch (1..E), names below.
   Artifacts: ``config.json``, ``label_distribution.json`` and, at the end, ``attention_map.png``.
@@ -46,6 +47,8 @@ TAG_SEED = "ips.seed"
 TAG_CONFIG_ID = "ips.config_id"
 TAG_STATUS = "ips.status"
 TAG_ERROR = "ips.error"
+TAG_NODE_ID = "ips.node_id"
+TAG_HOSTNAME = "ips.hostname"
 TAG_PARENT = "mlflow.parentRunId"
 TAG_DIGITS_REUSED = (
     "ips.digits_reused"  # Megapixel MNIST trials that reuse the shipped digits: why and how much

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import ray
 import torch
 from ray import tune
 
@@ -23,7 +24,7 @@ from ips.attention import attention_map, save_attention_png
 from ips.config import IPSConfig
 from ips.data import build_datasets
 from ips.train import EpochEnd, fit
-from study.ray_config import FINAL_REPORT_KEY, trial_config
+from study.ray_config import FINAL_REPORT_KEY, NODE_ID_KEY, trial_config
 from study.tracking import ARTIFACT_ATTENTION_MAP
 
 
@@ -58,12 +59,13 @@ def train_trial(ray_config: dict[str, Any]) -> None:
     workers = limit_to_resources(*trial_resources())
     train_data, val_data = build_datasets(config)
     work = Path(tempfile.mkdtemp(prefix="ips-trial-"))
+    where = {NODE_ID_KEY: ray.get_runtime_context().get_node_id()}  # on a cluster: which node
     latest = work / "latest"  # the last checkpoint, kept to build the final one
 
     def report(end: EpochEnd) -> None:
         shutil.rmtree(latest, ignore_errors=True)
         end.save_checkpoint(latest)
-        tune.report(end.metrics, checkpoint=tune.Checkpoint.from_directory(str(latest)))
+        tune.report({**end.metrics, **where}, checkpoint=tune.Checkpoint.from_directory(str(latest)))
 
     try:
         resume_from = None
@@ -77,7 +79,7 @@ def train_trial(ray_config: dict[str, Any]) -> None:
         final = work / "final"
         shutil.copytree(latest, final)
         write_attention_map(result.model, val_data, config, final / ARTIFACT_ATTENTION_MAP)
-        metrics = {**result.history[-1], FINAL_REPORT_KEY: 1}
+        metrics = {**result.history[-1], FINAL_REPORT_KEY: 1, **where}
         tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(final)))
     finally:
         shutil.rmtree(work, ignore_errors=True)

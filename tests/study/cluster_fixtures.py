@@ -165,12 +165,11 @@ def two_node_cluster(log: Path) -> Iterator[RayCluster]:
     of the cluster (and of drivers started with ``cluster.env``) ended by its id at the end."""
     temp = Path(tempfile.mkdtemp(prefix="rc", dir="/tmp"))  # Ray's socket paths must stay short
     env = marked_environment(RAY_TMPDIR=str(temp), RAY_AUTH_MODE="disabled")
-    port, client_port = free_ports(2)
+    (port,) = free_ports(1)
     common = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--num-gpus", "0", "--temp-dir", str(temp)]
     try:
         ray_start(
-            ["--head", "--port", str(port), "--ray-client-server-port", str(client_port)]
-            + ["--include-dashboard", "false", *common, *node_ports()],
+            ["--head", "--port", str(port)] + ["--include-dashboard", "false", *common, *node_ports()],
             env,
             log,
         )

@@ -18,7 +18,7 @@ from study import mlflow_store as store
 from study import mlflow_ui, tracking
 from study.expand import plan_study
 from study.mlflow_callback import MLflowTrialLogger, is_epoch_metric
-from study.ray_config import grid_entry
+from study.ray_config import NODE_ID_KEY, grid_entry
 from study.summary import study_summary
 
 
@@ -214,3 +214,20 @@ def test_a_run_created_just_before_a_kill_gets_its_params_when_continued(mlflow_
     logger.on_trial_start(0, [trial], trial)
     assert [run.info.run_id for run in store.child_runs(client, experiment_id, parent)] == [run_id]
     assert client.get_run(run_id).data.params["patches.size"] == "25"
+
+
+def test_each_trial_run_is_tagged_with_the_node_of_its_latest_attempt(mlflow_store):
+    uri, client, experiment_id = mlflow_store
+    plan = plan_study(TINY_STUDIES["tiny_resume"], "smoke")
+    parent = store.start_parent(client, experiment_id, "/runs/nodes", {}, "nodes")
+    logger = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    trial = trial_for(plan, 0)
+    logger.on_trial_start(0, [trial], trial)
+    logger.on_trial_result(0, [trial], trial, {**result(1), NODE_ID_KEY: "node-a", "hostname": "host-a"})
+    run_id = store.child_runs(client, experiment_id, parent)[0].info.run_id
+    tags = client.get_run(run_id).data.tags
+    assert (tags[tracking.TAG_NODE_ID], tags[tracking.TAG_HOSTNAME]) == ("node-a", "host-a")
+    restored = pickle.loads(pickle.dumps(logger))  # --resume: the trial continues on another node
+    restored.on_trial_start(0, [trial], trial)
+    restored.on_trial_result(0, [trial], trial, {**result(2), NODE_ID_KEY: "node-b", "hostname": "host-b"})
+    assert client.get_run(run_id).data.tags[tracking.TAG_NODE_ID] == "node-b"
