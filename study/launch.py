@@ -20,6 +20,7 @@ from typing import Any
 
 from study import tracking
 from study.expand import Plan, StudyError
+from study.gpu_packing import AutoResources, card_memory_mb, is_auto
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 CHECKPOINTS_TO_KEEP = 2
@@ -92,12 +93,17 @@ def start_ray(address: str | None) -> None:
         signal.signal(signal.SIGTERM, sigterm_as_sigint)
 
 
-def trial_resources(args: argparse.Namespace) -> dict[str, float]:
-    """CPUs and GPUs per trial; a GPU share by default where the cluster has GPUs."""
+def trial_resources(args: argparse.Namespace) -> dict[str, float] | AutoResources:
+    """CPUs and GPUs per trial; a GPU share by default where the cluster has GPUs; with ``auto`` a
+    function of each trial's config (``study.gpu_packing``)."""
     import ray
 
     available = ray.cluster_resources()
     gpus = args.gpus_per_trial
+    if is_auto(gpus):
+        if not available.get("GPU", 0):
+            raise StudyError(f"--gpus-per-trial {gpus}: the Ray cluster has no GPU; leave the flag out")
+        return AutoResources(args.cpus_per_trial, card_memory_mb(gpus))
     if gpus is None:
         gpus = 0.25 if available.get("GPU", 0) > 0 else 0.0
     if not args.address and args.cpus_per_trial > available.get("CPU", 0):
@@ -208,12 +214,19 @@ def launch(
             client, experiment_id, str(experiment_dir), parent_tags(plan), run_name=experiment_dir.name
         )
         trainable = tune.with_resources(train_trial, resources)
-        concurrent = concurrent_trials(args, resources)
-        estimate = plan_seconds(plan, cpus=resources["cpu"], gpus=resources["gpu"], concurrent=concurrent)
+        typical = resources.typical(plan) if isinstance(resources, AutoResources) else resources
+        concurrent = concurrent_trials(args, typical)
+        estimate = plan_seconds(plan, cpus=typical["cpu"], gpus=typical["gpu"], concurrent=concurrent)
         url = mlflow_ui.ui_url(tracking_uri, experiment_id)
+        per_trial = (
+            f"{resources.cpus:g} CPU and a GPU share by estimated memory ({resources.card_mb / 1024:g} GB "
+            "cards; --dry-run shows it)"
+            if isinstance(resources, AutoResources)
+            else f"{resources['cpu']:g} CPU and {resources['gpu']:g} GPU"
+        )
         print(
             f"study {plan.study.name} (profile {plan.profile_name}): {plan.number_of_trials} trials, "
-            f"{resources['cpu']:g} CPU and {resources['gpu']:g} GPU per trial, up to {concurrent} at once\n"
+            f"{per_trial} per trial, up to {concurrent} at once\n"
             f"Ray results: {experiment_dir}\n"
             f"MLflow: {tracking_uri}, experiment {plan.study.name}, parent run {parent_id}\n"
             f"MLflow UI: {store.ui_command(tracking_uri)}\n  then open {url}",

@@ -75,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--gpus-per-trial",
-        type=float,
-        help=f"share of a GPU per trial (default {DEFAULT_GPUS_PER_TRIAL} with GPUs, else 0)",
+        help=f"share of a GPU per trial (default {DEFAULT_GPUS_PER_TRIAL} with GPUs, else 0), or auto: "
+        "a share per trial from its estimated peak memory (auto:GB names the card's memory)",
     )
     parser.add_argument("--address", help="join this Ray cluster (e.g. ray://head:10001 or auto)")
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite:///<cwd>/mlflow.db)")
@@ -133,9 +133,13 @@ def make_plan(args: argparse.Namespace, studies: Mapping[str, Study]) -> Plan:
 
 
 def check_resources(args: argparse.Namespace) -> None:
+    from study.gpu_packing import is_auto, parse_gpus_per_trial
+
+    if args.gpus_per_trial is not None:
+        args.gpus_per_trial = parse_gpus_per_trial(str(args.gpus_per_trial))
     if args.cpus_per_trial <= 0:
         raise StudyError(f"--cpus-per-trial {args.cpus_per_trial}: give a positive number of cores")
-    if args.gpus_per_trial is not None and not 0 <= args.gpus_per_trial:
+    if args.gpus_per_trial is not None and not is_auto(args.gpus_per_trial) and not 0 <= args.gpus_per_trial:
         raise StudyError(f"--gpus-per-trial {args.gpus_per_trial}: give a share >= 0 (e.g. 0.25)")
     if args.max_concurrent is not None and args.max_concurrent < 1:
         raise StudyError(f"--max-concurrent {args.max_concurrent}: give at least 1")
@@ -144,6 +148,13 @@ def check_resources(args: argparse.Namespace) -> None:
     cores = os.cpu_count() or 1
     if not args.address and args.cpus_per_trial > cores:
         raise StudyError(f"--cpus-per-trial {args.cpus_per_trial:g}: this machine has {cores} cores")
+
+
+def gpu_packing_text(plan: Plan, gpus_per_trial: float | str | None) -> str | None:
+    """With ``--gpus-per-trial auto``: every trial's share, checked now (None otherwise)."""
+    from study.gpu_packing import is_auto, packing_description
+
+    return packing_description(plan, gpus_per_trial) if is_auto(gpus_per_trial) else None
 
 
 def list_studies(studies: Mapping[str, Study]) -> str:
@@ -243,10 +254,15 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, Study] = STUDI
         check_resources(args)
         plan = make_plan(args, studies)
         check_scheduler(args.scheduler, plan)
+        packing = gpu_packing_text(plan, args.gpus_per_trial)  # refuses a trial that fits no card
         if args.dry_run:
             from study.dry_run import describe
 
             gpus = args.gpus_per_trial or 0.0
+            if packing is not None:
+                from study.gpu_packing import mean_share
+
+                gpus = mean_share(plan, args.gpus_per_trial)
             concurrent = args.max_concurrent or max(1, int((os.cpu_count() or 1) // args.cpus_per_trial))
             if args.json:
                 from study.dry_run import plan_notes
@@ -256,6 +272,8 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, Study] = STUDI
                 print(json.dumps(plan_as_json(plan, **resources, notes=plan_notes(plan)), indent=1))
                 return EXIT_OK
             print(describe(plan, cpus=args.cpus_per_trial, gpus=gpus, concurrent=concurrent))
+            if packing is not None:
+                print(packing)
             return EXIT_OK
         from study.mlflow_store import resolve_tracking_uri
 

@@ -24,6 +24,7 @@ from ips.attention import attention_map, save_attention_png
 from ips.config import IPSConfig
 from ips.data import build_datasets
 from ips.train import EpochEnd, fit
+from study.gpu_packing import CUDA_CONTEXT_MB
 from study.ray_config import FINAL_REPORT_KEY, NODE_ID_KEY, trial_config
 from study.tracking import ARTIFACT_ATTENTION_MAP
 
@@ -34,15 +35,23 @@ def trial_resources() -> tuple[float, float]:
     return float(resources.get("CPU", 1)), float(resources.get("GPU", 0))
 
 
+def memory_fraction(share: float) -> float:
+    """The CUDA allocator's cap of a trial with ``share`` of the card: the share less a CUDA context."""
+    total_mb = torch.cuda.get_device_properties(0).total_memory / 2**20
+    return max(share - CUDA_CONTEXT_MB / total_mb, share / 2)
+
+
 def limit_to_resources(cpus: float, gpus: float) -> int:
     """Use the trial's CPUs: on a CPU trial all of them as torch threads; on a GPU trial one thread
     and the others as DataLoader workers rendering canvases. Caps the trial's CUDA memory to its share
-    of a shared GPU (Ray's fractional GPUs do not isolate memory). Returns the number of workers."""
+    of a shared GPU (Ray's fractional GPUs do not isolate memory), less the CUDA context that lies
+    outside the cap, so that the trials on a card cannot together take more than it has. Returns the
+    number of workers."""
     cores = max(1, int(cpus))
     if gpus > 0 and torch.cuda.is_available():
         torch.set_num_threads(1)
         if gpus < 1:
-            torch.cuda.set_per_process_memory_fraction(gpus, device=0)  # Ray shows the trial one GPU
+            torch.cuda.set_per_process_memory_fraction(memory_fraction(gpus), device=0)  # Ray shows one GPU
         return cores - 1
     torch.set_num_threads(cores)
     return 0

@@ -1,0 +1,312 @@
+"""``--gpus-per-trial auto``: each trial's share of a GPU from its estimated peak memory.
+
+A trial's peak GPU memory is estimated from measured figures (``gpu_memory.json`` beside this module,
+written by ``python -m study.memory_bench``) for its encoder:
+
+    peak = state + images + activations
+    state       = 16 bytes x parameters        (weights, gradients, AdamW's two moments, float32)
+    images      = 4 bytes x B x C x H x W      (the batch on the device)
+    activations = B x (c + k x (kept + scanned) x P^2)
+
+with B the batch size, kept = min(memory size, N) and scanned = min(iteration size, N) the patches
+in flight per image, P the patch size. k (MiB per patch pixel) and c (MiB per image) come from the
+encoder's figures, each a step's memory above its start per image against (kept + scanned) x P^2: k is
+the least-squares slope through them, c the smallest offset that puts every figure on or under the
+line, so the estimate errs high on every measured setting. The share is that peak times ``MARGIN``
+plus ``CUDA_CONTEXT_MB`` (the CUDA context, outside PyTorch's allocator), as a fraction of the card,
+rounded up to 1/16, 1/8, 1/4, 1/2 or 1: shares that are powers of two fill cards without gaps whatever
+the mix, small trials pack densely and a trial that needs more than half a card gets a whole one. The
+trainable caps each trial's CUDA memory to its share less the context
+(``study.trainable.limit_to_resources``).
+
+Which figures: CUDA ones where the JSON holds them for the encoder (``torch.cuda.max_memory_allocated``),
+else CPU ones (peak resident set size, measured with the same code). The shipped JSON holds CPU figures
+only (no GPU was at hand when it was written): CPU convolutions keep other workspaces than cuDNN, and
+bf16 roughly halves activations, which the fp32 figures do not know; ``MARGIN`` covers the first and the
+second only errs high. Re-calibrate on a GPU machine with ``python -m study.memory_bench --json
+study/gpu_memory.json`` (and ``--bf16`` for bf16 figures, used for bf16 trials).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ips.config import IPSConfig
+from study.expand import Plan, StudyError, point_label
+
+FIGURES_FILE = Path(__file__).with_name("gpu_memory.json")
+AUTO = "auto"
+DEFAULT_CARD_GB = 80.0  # an A100/H100 80 GB; "auto:GB" names another card, e.g. auto:24
+MARGIN = 1.25  # on the estimated peak: allocator rounding and fragmentation, cuDNN workspaces
+CUDA_CONTEXT_MB = 600.0  # the CUDA context and kernels of one process, outside the allocator's cap
+SHARES = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0)
+MIB = 2**20
+
+
+# ---------------------------------------------------------------------------------------- the flag
+
+
+def parse_gpus_per_trial(text: str) -> float | str:
+    """``--gpus-per-trial``: a share (``0.25``), ``auto`` or ``auto:GB`` (the card's memory)."""
+    if text == AUTO or text.startswith(AUTO + ":"):
+        card_gb(text)  # validates
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise StudyError(
+            f"--gpus-per-trial {text!r}: give a share of a GPU (e.g. 0.25), 'auto' (a share per trial "
+            "from its estimated memory), or 'auto:GB' with the memory of one card (e.g. auto:24)"
+        ) from None
+
+
+def is_auto(value: float | str | None) -> bool:
+    return isinstance(value, str)
+
+
+def card_memory_mb(value: str) -> float:
+    """The card's memory in MiB: named (``auto:GB``), else this machine's first CUDA device, else
+    ``DEFAULT_CARD_GB``."""
+    if ":" not in value:
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.get_device_properties(0).total_memory / MIB
+    return card_gb(value) * 1024
+
+
+def card_gb(value: str) -> float:
+    """The card's memory in GB of ``auto`` (the default card) or ``auto:GB``."""
+    _, colon, text = value.partition(":")
+    if not colon:
+        return DEFAULT_CARD_GB
+    try:
+        gb = float(text)
+    except ValueError:
+        gb = -1.0
+    if gb <= 0:
+        raise StudyError(f"--gpus-per-trial {value!r}: write auto:GB with a card's memory, e.g. auto:80")
+    return gb
+
+
+# --------------------------------------------------------------------------------------- figures
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """What decides a trial's memory per patch pixel."""
+
+    architecture: str
+    stages: int
+    input_channels: int
+    bf16: bool
+
+    @classmethod
+    def of(cls, config: IPSConfig) -> Encoder:
+        e = config.encoder
+        return cls(e.architecture, e.stages, e.input_channels, config.optimisation.bf16)
+
+    def fp32(self) -> Encoder:
+        return Encoder(self.architecture, self.stages, self.input_channels, False)
+
+    def __str__(self) -> str:
+        kind = "bf16" if self.bf16 else "fp32"
+        return f"{self.architecture}, {self.stages} stages, {self.input_channels} channel(s), {kind}"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    mib_per_patch_pixel: float  # k
+    mib_per_image: float  # c
+    parameters: int
+    device: str  # where the figures were measured: cuda or cpu
+
+
+def patch_pixels_in_flight(figure: dict[str, Any]) -> int:
+    """(kept + scanned) x P^2 of one image of a figure."""
+    patches = figure["number_of_patches"]
+    in_flight = min(figure["memory_size"], patches) + min(figure["iteration_size"], patches)
+    return in_flight * figure["patch_size"] ** 2
+
+
+def fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """(slope >= 0, offset >= 0): the least-squares slope, raised to lie on or above every point."""
+    if len(points) == 1:
+        (x, y), offset = points[0], 0.0
+        return max(y, 0.0) / x, offset
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    slope = max(0.0, sum((x - mean_x) * (y - mean_y) for x, y in points) / spread) if spread else 0.0
+    return slope, max(0.0, *(y - slope * x for x, y in points))
+
+
+def calibrate(report: dict[str, Any]) -> dict[Encoder, Calibration]:
+    """One calibration per encoder of a ``study.memory_bench`` report (see the module's docstring)."""
+    groups: dict[Encoder, list[dict[str, Any]]] = {}
+    for figure in report["figures"]:
+        encoder = Encoder(figure["architecture"], figure["stages"], figure["input_channels"], figure["bf16"])
+        groups.setdefault(encoder, []).append(figure)
+    calibrations = {}
+    for encoder, figures in groups.items():
+        points = [(patch_pixels_in_flight(f), f["activation_mb"] / f["batch_size"]) for f in figures]
+        slope, offset = fit_line(points)
+        parameters = max(f["parameters"] for f in figures)
+        calibrations[encoder] = Calibration(slope, offset, parameters, report["device"])
+    return calibrations
+
+
+@cache
+def shipped_calibrations(path: Path = FIGURES_FILE) -> dict[Encoder, Calibration]:
+    """The calibrations of the figures files: CUDA figures where they exist, else CPU ones."""
+    data = json.loads(path.read_text())
+    reports = data["reports"] if "reports" in data else [data]
+    result: dict[Encoder, Calibration] = {}
+    for report in sorted(reports, key=lambda r: r["device"] == "cuda"):  # CUDA last: it wins
+        result.update(calibrate(report))
+    return result
+
+
+def calibration_for(config: IPSConfig, calibrations: dict[Encoder, Calibration]) -> Calibration:
+    encoder = Encoder.of(config)
+    found = calibrations.get(encoder) or calibrations.get(encoder.fp32())
+    if found is None:
+        known = "; ".join(str(e) for e in calibrations) or "none"
+        raise StudyError(
+            f"--gpus-per-trial auto: no measured memory figures for the encoder {encoder} (figures exist "
+            f"for: {known}); measure them on the GPU with python -m study.memory_bench, or give a "
+            "share such as --gpus-per-trial 0.25"
+        )
+    return found
+
+
+# ---------------------------------------------------------------------------------------- shares
+
+
+def image_size(config: IPSConfig) -> tuple[int, int]:
+    """(height, width) of a trial's images: Megapixel MNIST canvases or traffic-sign images."""
+    data = config.data
+    if hasattr(data, "canvas_height"):
+        return data.canvas_height, data.canvas_width
+    return data.image_height, data.image_width
+
+
+def estimated_peak_mb(config: IPSConfig, calibration: Calibration) -> float:
+    """The estimated peak GPU memory of one training step of ``config`` in MiB (see the module)."""
+    batch = config.optimisation.batch_size
+    patches = config.number_of_patches
+    in_flight = min(config.selection.memory_size, patches) + min(config.selection.iteration_size, patches)
+    height, width = image_size(config)
+    images = 4 * batch * config.encoder.input_channels * height * width / MIB
+    state = 16 * calibration.parameters / MIB
+    per_image = (
+        calibration.mib_per_image + calibration.mib_per_patch_pixel * in_flight * config.patches.size**2
+    )
+    activations = batch * per_image
+    return state + images + activations
+
+
+def share_for(peak_mb: float, card_mb: float) -> float:
+    """The smallest of ``SHARES`` that holds ``peak_mb`` with its margin and a CUDA context."""
+    needed = peak_mb * MARGIN + CUDA_CONTEXT_MB
+    for share in SHARES:
+        if needed <= share * card_mb:
+            return share
+    raise StudyError(
+        f"--gpus-per-trial auto: a trial needs about {needed / 1024:.1f} GB, more than one "
+        f"{card_mb / 1024:.0f} GB card; reduce optimisation.batch_size or selection.memory_size, or name a "
+        "larger card (auto:GB)"
+    )
+
+
+@dataclass(frozen=True)
+class TrialShare:
+    peak_mb: float
+    share: float
+
+
+def trial_share(config: IPSConfig, card_mb: float, calibrations: dict | None = None) -> TrialShare:
+    calibration = calibration_for(config, calibrations or shipped_calibrations())
+    peak = estimated_peak_mb(config, calibration)
+    return TrialShare(peak, share_for(peak, card_mb))
+
+
+@dataclass(frozen=True)
+class AutoResources:
+    """Ray's per-trial resources under ``auto``: called with each trial's config dict (picklable)."""
+
+    cpus: float
+    card_mb: float
+
+    def __call__(self, ray_config: dict[str, Any]):
+        from ray.tune import PlacementGroupFactory
+
+        from study.ray_config import trial_config
+
+        share = trial_share(trial_config(ray_config), self.card_mb).share
+        return PlacementGroupFactory([{"CPU": self.cpus, "GPU": share}])
+
+    def typical(self, plan: Plan) -> dict[str, float]:
+        """``{"cpu", "gpu"}`` of a typical trial (the mean share): for the time and concurrency estimates."""
+        rows = plan_shares(plan, self.card_mb)
+        return {"cpu": self.cpus, "gpu": sum(share.share for _, _, share in rows) / len(rows)}
+
+
+def plan_shares(plan: Plan, card_mb: float) -> list[tuple[str, IPSConfig, TrialShare]]:
+    """(label, config, share) of every trial of a grid plan, or of the corners of a searched one."""
+    if plan.search is None:
+        return [
+            (
+                f"{trial.index} {point_label(trial.overrides)}",
+                trial.config,
+                trial_share(trial.config, card_mb),
+            )
+            for trial in plan.trials
+        ]
+    import itertools
+
+    from ips.config import override
+    from study.expand import search_corners
+
+    fields = list(plan.search.space)
+    rows = []
+    for values in itertools.product(*(search_corners(plan.search.space[f]) for f in fields)):
+        changes = dict(zip(fields, values, strict=True))
+        config = override(plan.base, changes)
+        label = " ".join(f"{f}={v}" for f, v in changes.items())
+        rows.append((label, config, trial_share(config, card_mb)))
+    return rows
+
+
+def mean_share(plan: Plan, card_value: str) -> float:
+    """The mean share of the plan's trials (for the dry run's time estimate)."""
+    return AutoResources(1.0, card_memory_mb(card_value)).typical(plan)["gpu"]
+
+
+def packing_description(plan: Plan, card_value: str) -> str:
+    """``--dry-run`` with ``auto``: each trial's estimated peak and share, and how they fill cards."""
+    card_mb = card_memory_mb(card_value)
+    rows = plan_shares(plan, card_mb)
+    first = calibration_for(rows[0][1], shipped_calibrations())
+    lines = [
+        f"GPU packing (--gpus-per-trial {card_value}: {card_mb / 1024:g} GB cards; peak estimated from "
+        f"{first.device.upper()} figures in {FIGURES_FILE.name}, x{MARGIN:g} + {CUDA_CONTEXT_MB:.0f} MiB "
+        "CUDA context):",
+    ]
+    header = "search corner" if plan.search is not None else "trial"
+    width = max(len(header), *(len(label) for label, _, _ in rows))
+    lines.append(f"  {header:<{width}}  est. peak MiB  GPU share  trials per card")
+    for label, _, share in rows:
+        lines.append(
+            f"  {label:<{width}}  {share.peak_mb:13.0f}  {share.share:9.4g}  {round(1 / share.share):15d}"
+        )
+    if plan.search is None:
+        total = sum(share.share for _, _, share in rows)
+        lines.append(
+            f"  all {len(rows)} trials at once need {total:g} GPU(s); Ray runs them as cards free up"
+        )
+    return "\n".join(lines)

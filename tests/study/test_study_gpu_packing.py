@@ -1,0 +1,157 @@
+"""``--gpus-per-trial auto``: the packing arithmetic, on CPU (no GPU is needed to estimate)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ips.config import override
+from search_spaces import STUDIES
+from study import gpu_packing as packing
+from study.expand import StudyError, plan_study
+from study.run import main
+
+CARD_MB = 80 * 1024
+PAPER = STUDIES["patch_size_low_data"]
+
+
+def test_the_flag_takes_a_share_auto_or_auto_with_the_cards_memory():
+    assert packing.parse_gpus_per_trial("0.25") == 0.25
+    assert packing.parse_gpus_per_trial("auto") == "auto" and packing.is_auto("auto")
+    assert packing.card_gb(packing.parse_gpus_per_trial("auto:24")) == 24
+    assert packing.card_gb("auto") == packing.DEFAULT_CARD_GB
+    assert packing.card_memory_mb("auto:40") == 40 * 1024
+    assert not packing.is_auto(0.5) and not packing.is_auto(None)
+    for bad in ("half", "auto:", "auto:-3", "auto:big"):
+        with pytest.raises(StudyError, match="--gpus-per-trial"):
+            packing.parse_gpus_per_trial(bad)
+
+
+def test_shares_are_powers_of_two_that_hold_the_peak_with_margin_and_context():
+    def needed(share: float) -> float:  # the largest peak that a share holds
+        return (share * CARD_MB - packing.CUDA_CONTEXT_MB) / packing.MARGIN
+
+    assert packing.share_for(10.0, CARD_MB) == 1 / 16
+    assert packing.share_for(needed(1 / 16), CARD_MB) == 1 / 16
+    assert packing.share_for(needed(1 / 16) + 1, CARD_MB) == 1 / 8
+    assert packing.share_for(needed(1 / 4) + 1, CARD_MB) == 1 / 2
+    assert packing.share_for(needed(1 / 2) + 1, CARD_MB) == 1.0  # more than half: a whole card
+    with pytest.raises(StudyError, match="more than one 80 GB card"):
+        packing.share_for(needed(1.0) + 1, CARD_MB)
+    # Any mix of these shares fills cards exactly: 16 sixteenths, 8 eighths, 2 + 4 + 8 ... = 1.
+    assert sum([1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 16]) == 1.0
+
+
+def report(device: str, figures: list[dict]) -> dict:
+    return {"device": device, "machine": {}, "figures": figures}
+
+
+def figure(patch: int, memory: int, iteration: int, batch: int, activation_mb: float, bf16=False) -> dict:
+    return {
+        "architecture": "resnet18",
+        "stages": 2,
+        "input_channels": 1,
+        "bf16": bf16,
+        "patch_size": patch,
+        "memory_size": memory,
+        "iteration_size": iteration,
+        "batch_size": batch,
+        "number_of_patches": 400,
+        "parameters": 1_000_000,
+        "activation_mb": activation_mb,
+    }
+
+
+def test_calibration_is_a_line_through_the_figures_raised_to_bound_every_one(tmp_path):
+    figures = [figure(50, 100, 100, 2, 400.0), figure(25, 50, 100, 2, 120.0), figure(100, 20, 20, 2, 330.0)]
+    (calibration,) = packing.calibrate(report("cpu", figures)).values()
+    points = [(packing.patch_pixels_in_flight(f), f["activation_mb"] / f["batch_size"]) for f in figures]
+    slope = np.polyfit([x for x, _ in points], [y for _, y in points], 1)[0]
+    assert calibration.mib_per_patch_pixel == pytest.approx(slope)
+    assert calibration.mib_per_image > 0
+    gaps = [calibration.mib_per_image + slope * x - y for x, y in points]
+    assert min(gaps) == pytest.approx(0, abs=1e-9) and all(gap >= -1e-9 for gap in gaps)  # tight bound
+    assert calibration.parameters == 1_000_000 and calibration.device == "cpu"
+    (one,) = packing.calibrate(report("cpu", figures[:1])).values()
+    assert one.mib_per_patch_pixel == pytest.approx(200.0 / (200 * 2500)) and one.mib_per_image == 0
+    # CUDA figures win over CPU ones for the same encoder.
+    cuda = report("cuda", [figure(50, 100, 100, 2, 200.0)])
+    path = tmp_path / "figures.json"
+    path.write_text(json.dumps({"reports": [cuda, report("cpu", figures)]}))
+    (chosen,) = packing.shipped_calibrations(path).values()
+    assert chosen.device == "cuda" and chosen.mib_per_patch_pixel == pytest.approx(100.0 / (200 * 2500))
+
+
+def test_the_estimate_adds_state_images_and_activations():
+    config = override(
+        PAPER.base,  # 3000x3000 canvases, batch 16, memory 100, iteration 100
+        {"patches.size": 50},
+    )
+    calibration = packing.Calibration(
+        mib_per_patch_pixel=1e-4, mib_per_image=2.0, parameters=2**20, device="cpu"
+    )
+    state = 16.0  # 16 bytes per parameter: weights, gradients, two AdamW moments
+    images = 4 * 16 * 1 * 3000 * 3000 / 2**20
+    activations = 16 * (2.0 + 1e-4 * (100 + 100) * 50**2)
+    assert packing.estimated_peak_mb(config, calibration) == pytest.approx(state + images + activations)
+    # Memory and iteration sizes count only up to the patches there are: 4 patches of 1500 on 3000.
+    big = override(config, {"patches.size": 1500, "data.digit_size": 28})
+    assert packing.estimated_peak_mb(big, calibration) == pytest.approx(
+        state + images + 16 * (2.0 + 1e-4 * (4 + 4) * 1500**2)
+    )
+
+
+def test_small_trials_pack_densely_and_large_ones_get_more_of_a_card():
+    """With the shipped figures: the paper's patch sizes 25 .. 150 at batch 16 and memory 100."""
+
+    def shares(card_gb: float) -> dict[int, float]:
+        rows = packing.plan_shares(plan_study(PAPER, "paper"), card_gb * 1024)
+        return {config.patches.size: share.share for _, config, share in rows}
+
+    on_80 = shares(80)
+    assert on_80[25] <= 1 / 8 and on_80[150] >= 1 / 4, on_80
+    assert on_80[25] <= on_80[50] <= on_80[100] <= on_80[150]
+    on_40 = shares(40)
+    assert on_40[150] == 1.0 and on_40[25] <= 1 / 4, on_40  # the largest takes a whole 40 GB card
+
+
+def test_every_study_can_be_packed_with_the_shipped_figures():
+    for study in STUDIES.values():
+        for profile in study.profiles:
+            rows = packing.plan_shares(plan_study(study, profile), CARD_MB)
+            assert rows and all(0 < share.share <= 1 for _, _, share in rows), (study.name, profile)
+
+
+def test_ray_gets_each_trials_share_as_its_resources():
+    from ips.config import to_dict
+    from study.ray_config import grid_entry
+
+    plan = plan_study(PAPER, "paper")
+    resources = packing.AutoResources(cpus=4, card_mb=CARD_MB)
+    for trial in plan.trials[:4]:
+        ray_config = {"base": to_dict(plan.base), "trial": grid_entry(trial.index, trial.overrides)}
+        factory = resources(ray_config)
+        expected = packing.trial_share(trial.config, CARD_MB).share
+        assert factory.required_resources == {"CPU": 4, "GPU": expected}
+
+
+def test_dry_run_shows_the_packing(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["patch_size_low_data", "--dry-run", "--gpus-per-trial", "auto:80"]) == 0
+    out = capsys.readouterr().out
+    assert "GPU packing" in out and "est. peak MiB" in out and "trials per card" in out
+    assert "nothing was started" in out and not (tmp_path / "runs").exists()
+    assert main(["low_data_search", "--profile", "smoke", "--dry-run", "--gpus-per-trial", "auto"]) == 0
+    assert "search corner" in capsys.readouterr().out
+
+
+def test_an_encoder_without_figures_or_a_bad_flag_is_refused_before_anything_starts(capsys, tmp_path):
+    args = ["patch_size_low_data", "--dry-run", "--gpus-per-trial", "auto", "--set"]
+    assert main([*args, "encoder.architecture=resnet50"]) == 2
+    assert "no measured memory figures" in capsys.readouterr().err
+    assert main(["patch_size_low_data", "--gpus-per-trial", "half"]) == 2
+    assert "auto" in capsys.readouterr().err
+    assert main(["patch_size_low_data", "--dry-run", "--gpus-per-trial", "auto:8"]) == 2
+    assert "more than one 8 GB card" in capsys.readouterr().err
