@@ -100,10 +100,6 @@ def trial_resources(args: argparse.Namespace) -> dict[str, float] | AutoResource
 
     available = ray.cluster_resources()
     gpus = args.gpus_per_trial
-    if is_auto(gpus):
-        if not available.get("GPU", 0):
-            raise StudyError(f"--gpus-per-trial {gpus}: the Ray cluster has no GPU; leave the flag out")
-        return AutoResources(args.cpus_per_trial, card_memory_mb(gpus))
     if gpus is None:
         gpus = 0.25 if available.get("GPU", 0) > 0 else 0.0
     if not args.address and args.cpus_per_trial > available.get("CPU", 0):
@@ -111,6 +107,10 @@ def trial_resources(args: argparse.Namespace) -> dict[str, float] | AutoResource
             f"--cpus-per-trial {args.cpus_per_trial:g}: this machine has {available.get('CPU', 0):g} CPUs; "
             "give at most that many"
         )
+    if is_auto(gpus):
+        if not available.get("GPU", 0):
+            raise StudyError(f"--gpus-per-trial {gpus}: the Ray cluster has no GPU; leave the flag out")
+        return AutoResources(args.cpus_per_trial, card_memory_mb(gpus))
     if gpus > available.get("GPU", 0) and not args.address:
         raise StudyError(f"--gpus-per-trial {gpus:g}: this machine has {available.get('GPU', 0):g} GPUs")
     return {"cpu": args.cpus_per_trial, "gpu": gpus}

@@ -54,4 +54,11 @@ def test_a_study_runs_on_both_nodes_of_a_cluster_and_resumes_after_kill_9(tmp_pa
             trial_folder = storage / f"{STUDY}-smoke" / run.data.tags[tracking.TAG_TRIAL_ID]
             saved = sorted(trial_folder.glob("checkpoint_*/checkpoint.pt"))
             assert saved and (saved[-1].parent / "attention_map.png").is_file(), trial_folder
+
+        # GPU packing on a cluster without GPUs is refused once Ray is joined, before anything is written.
+        other = tmp_path / "other"
+        gpu_args = [STUDY, "--profile", "smoke", "--address", cluster.address, "--storage", str(other)]
+        refused = run_cli([*gpu_args, "--gpus-per-trial", "auto"], tmp_path, cluster.env, tiny=True)
+        assert refused.returncode == 2 and "has no GPU" in refused.stderr, refused.stderr[-2000:]
+        assert not other.exists()
     assert not processes_with_env(MARKER, cluster.env[MARKER]), "a process of the cluster is left"
