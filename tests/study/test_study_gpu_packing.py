@@ -155,3 +155,19 @@ def test_an_encoder_without_figures_or_a_bad_flag_is_refused_before_anything_sta
     assert "auto" in capsys.readouterr().err
     assert main(["patch_size_low_data", "--dry-run", "--gpus-per-trial", "auto:8"]) == 2
     assert "more than one 8 GB card" in capsys.readouterr().err
+
+
+def test_the_memory_bench_writes_what_the_packing_reads():
+    """One small measured step on CPU (the same code measures on CUDA): its record calibrates."""
+    import torch
+
+    from ips.config import IPSConfig
+    from study import memory_bench
+
+    size = {"data.canvas_height": 200, "data.canvas_width": 200}
+    config = memory_bench.setting_config(IPSConfig(), size, 25, 4, 8, 1, bf16=False)
+    record = memory_bench.measure(config, torch.device("cpu"))
+    assert record["number_of_patches"] == 64 and record["parameters"] > 0
+    assert record["peak_mb"] > 0 and record["memory_method"]
+    (calibration,) = packing.calibrate({"device": "cpu", "machine": {}, "figures": [record]}).values()
+    assert calibration.mib_per_patch_pixel >= 0 and calibration.parameters == record["parameters"]
