@@ -32,7 +32,6 @@ def test_a_study_runs_on_both_nodes_of_a_cluster_and_resumes_after_kill_9(tmp_pa
         finally:
             process.send_signal(signal.SIGKILL)  # the driver only: the cluster stays up
             process.wait()
-        assert "Connected to Ray cluster" in log.read_text(), log.read_text()[-3000:]
 
         result = run_cli([*args, "--resume"], tmp_path, cluster.env, tiny=True)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -45,6 +44,7 @@ def test_a_study_runs_on_both_nodes_of_a_cluster_and_resumes_after_kill_9(tmp_pa
         assert len({run.data.tags[tracking.TAG_TRIAL_ID] for run in children}) == len(children) == 2
         assert not [run for run in children if run.info.status == RUNNING]
         nodes = {run.data.tags[tracking.TAG_NODE_ID] for run in children}
+        # Two nodes: the driver joined the cluster (a Ray of its own would have had one node).
         assert len(nodes) == 2, f"both trials ran on one node: {nodes}"
         for run in children:
             assert run.data.tags[tracking.TAG_STATUS] == tracking.STATUS_COMPLETED
