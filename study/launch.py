@@ -100,6 +100,17 @@ def start_ray(address: str | None) -> None:
         signal.signal(signal.SIGTERM, sigterm_as_sigint)
 
 
+def record_ray_processes(experiment_dir: Path) -> None:
+    """Note the local Ray instance's processes in the study's lock, for the next driver to end them
+    should this one be killed (kill -9 leaves them running)."""
+    import psutil
+
+    from study.lock import record_processes
+
+    processes = psutil.Process().children(recursive=True)
+    record_processes(experiment_dir, [(process.pid, process.create_time()) for process in processes])
+
+
 def trial_resources(args: argparse.Namespace) -> dict[str, float]:
     """CPUs and GPUs per trial; a GPU share by default where the cluster has GPUs."""
     import ray
@@ -213,6 +224,8 @@ def launch(
     from study.trainable import train_trial
 
     start_ray(args.address)
+    if not args.address:
+        record_ray_processes(experiment_dir)
     try:
         try:
             resources = trial_resources(args)

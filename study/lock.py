@@ -2,8 +2,10 @@
 the driver ends in any way (kill -9 included), so a stale lock never blocks ``--resume``.
 
 The file holds who holds it (pid, host, start time, command) for the message that refuses a second
-invocation. ``sqlite_store_lock`` serialises the first use of a SQLite MLflow store, whose schema
-migrations collide when two new studies create the same database at once.
+invocation, and the processes of the local Ray instance it started: a driver killed with -9 leaves
+them running, and the next driver of the study ends them (by pid and start time) when it takes the
+lock. ``sqlite_store_lock`` serialises the first use of a SQLite MLflow store, whose schema migrations
+collide when two new studies create the same database at once.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -22,6 +25,7 @@ from study.expand import StudyError
 LOCK_FILE = "driver.lock"
 READ_ATTEMPTS = 20  # the holder writes its details right after taking the lock: wait for them
 LOCK_ATTEMPTS = 20  # a check by another invocation holds the lock for an instant: try for a second
+_held: dict[Path, tuple[int, dict]] = {}  # study folder -> (descriptor, holder record) of this process
 
 
 def holder_text(path: Path) -> str:
@@ -78,15 +82,47 @@ def acquire(experiment_dir: Path, command: str) -> int:
     if not try_lock(descriptor):
         os.close(descriptor)
         raise busy(experiment_dir, path)
+    end_processes_of_dead_holder(path)
     holder = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "command": command,
+        "processes": [],
     }
+    _held[experiment_dir] = (descriptor, holder)
+    write_holder(descriptor, holder)
+    return descriptor
+
+
+def write_holder(descriptor: int, holder: dict) -> None:
     os.ftruncate(descriptor, 0)
     os.pwrite(descriptor, (json.dumps(holder) + "\n").encode(), 0)
-    return descriptor
+
+
+def record_processes(experiment_dir: Path, processes: list[tuple[int, float]]) -> None:
+    """Note the (pid, start time) of the processes this driver started (its local Ray instance)."""
+    if experiment_dir in _held:
+        descriptor, holder = _held[experiment_dir]
+        holder["processes"] = [list(process) for process in processes]
+        write_holder(descriptor, holder)
+
+
+def end_processes_of_dead_holder(path: Path) -> None:
+    """SIGKILL the recorded processes of the last holder (dead: we hold its lock) that still run."""
+    import psutil  # a dependency of Ray
+
+    try:
+        holder = json.loads(path.read_text())
+        processes = holder["processes"] if holder["host"] == socket.gethostname() else []
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    for pid, started in processes:
+        try:
+            if abs(psutil.Process(pid).create_time() - started) < 0.01:  # not a reused pid
+                os.kill(pid, signal.SIGKILL)
+        except (psutil.Error, OSError):
+            continue
 
 
 @contextmanager
