@@ -14,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from ray_processes import processes_with_env
 from study_fixtures import run_cli, start_cli
@@ -24,6 +25,7 @@ from study.mlflow_store import FINISHED
 
 STUDY = ["tiny_resume", "--profile", "smoke"]
 EPOCHS = [1, 2, 3, 4]
+LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 ARTIFACTS = {"attention_map.png", "config.json", "label_distribution.json"}
 
 
@@ -54,6 +56,19 @@ def wait_until(condition, process: subprocess.Popen, log: Path, timeout: float =
         assert process.poll() is None, "the driver ended too early:\n" + log.read_text()[-3000:]
         assert time.monotonic() < deadline, "timed out:\n" + log.read_text()[-3000:]
         time.sleep(every)
+
+
+def listening_addresses(env: dict) -> set[str]:
+    """The addresses that the study's processes (driver, Ray's servers and workers) listen on."""
+    addresses = set()
+    for pid in processes_with_env("RAY_TMPDIR", env["RAY_TMPDIR"]):
+        try:
+            connections = psutil.Process(pid).net_connections(kind="inet")
+        except psutil.Error:
+            continue
+        addresses |= {item.laddr.ip for item in connections if item.status == psutil.CONN_LISTEN}
+    assert addresses, "no listening socket found: the check would prove nothing"
+    return addresses
 
 
 def check_no_duplicates(folder: Path) -> None:
@@ -120,6 +135,7 @@ def test_one_driver_per_study_and_kills_in_start_up_and_training_are_resumed(tmp
     resumed = start_cli([*STUDY, "--resume"], tmp_path, env, log)
     try:
         wait_for_an_epoch(tmp_path, resumed, log)
+        assert listening_addresses(env) <= LOOPBACK, "Ray listens beyond this machine"
         meanwhile = run_cli([*STUDY, "--resume"], tmp_path, env, tiny=True)
         assert meanwhile.returncode == 2, output(meanwhile)
         assert f"pid {resumed.pid} on host" in meanwhile.stderr
