@@ -152,7 +152,8 @@ def test_kill_9_at_ten_random_moments_then_resume_completes_the_study(tmp_path, 
     moments = random.Random(seed).sample([x / 4 for x in range(0, 160)], 10)  # 0 to 40 s after start
     for number, moment in enumerate(moments):
         log = tmp_path / f"run{number}.log"
-        driver = start_cli(STUDY + (["--resume"] if number else []), tmp_path, env, log)
+        started = (experiment_dir(tmp_path) / "study.json").is_file()  # else killed before it began
+        driver = start_cli(STUDY + (["--resume"] if started else []), tmp_path, env, log)
         time.sleep(moment)
         ended = driver.poll() is not None
         kill(driver)
