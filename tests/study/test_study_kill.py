@@ -3,7 +3,7 @@ folder. Real Ray Tune, real training, a real MLflow SQLite store in a temporary 
 
 The default test kills the driver twice (in the start-up window between the Tuner's first save and
 Ray's first list of trials, and in the middle of training) and starts second invocations against a live
-study; the slow one kills it at ten random moments.
+study; the slow one kills it at ten random moments, spread over every phase of a run.
 """
 
 from __future__ import annotations
@@ -146,18 +146,32 @@ def test_one_driver_per_study_and_kills_in_start_up_and_training_are_resumed(tmp
     resume_to_the_end(tmp_path, env)
 
 
+# Where a kill lands: a random moment up to 3 s after one of these lines of the driver's output (""
+# is its start), so that every phase is hit whatever the machine's speed.
+PHASES = ("", "Started a local Ray instance", "parent run", "] epoch", "] finished")
+
+
+def wait_for_text(text: str, process: subprocess.Popen, log: Path, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 @pytest.mark.slow
 def test_kill_9_at_ten_random_moments_then_resume_completes_the_study(tmp_path, env):
     seed = random.randrange(10**6)
-    moments = random.Random(seed).sample([x / 4 for x in range(0, 160)], 10)  # 0 to 40 s after start
-    for number, moment in enumerate(moments):
+    chance = random.Random(seed)
+    for number in range(10):
+        phase, delay = chance.choice(PHASES), chance.uniform(0, 3)
         log = tmp_path / f"run{number}.log"
         started = (experiment_dir(tmp_path) / "study.json").is_file()  # else killed before it began
         driver = start_cli(STUDY + (["--resume"] if started else []), tmp_path, env, log)
-        time.sleep(moment)
+        wait_for_text(phase, driver, log)
+        time.sleep(delay)
         ended = driver.poll() is not None
         kill(driver)
-        assert not ended or driver.returncode == 0, f"seed {seed}, kill {number}:\n{log.read_text()[-3000:]}"
+        where = f"seed {seed}, kill {number} {delay:.1f} s after {phase!r}"
+        assert not ended or driver.returncode == 0, f"{where}:\n{log.read_text()[-3000:]}"
         if (tmp_path / "mlflow.db").exists() and "parent run" in log.read_text():
             check_no_duplicates(tmp_path)
     resume_to_the_end(tmp_path, env)
