@@ -176,9 +176,9 @@ def visible_gpus() -> int:
     return torch.cuda.device_count()
 
 
-def check_gpus(gpus_per_trial: float | None, address: str | None) -> None:
-    if not gpus_per_trial or address:
-        return  # the default adapts to the machine; a cluster's GPUs are counted once Ray has joined it
+def check_gpus(gpus_per_trial: float | str | None, address: str | None) -> None:
+    if not isinstance(gpus_per_trial, (int, float)) or not gpus_per_trial or address:
+        return  # a default adapts to the machine; a cluster's GPUs are counted once Ray has joined it
     count = visible_gpus()
     if gpus_per_trial > count:
         raise StudyError(
