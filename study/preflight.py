@@ -27,6 +27,7 @@ from study.redact import redact_uri
 
 SERVER_TIMEOUT_S = 5.0
 SQLITE_HEADER = b"SQLite format 3\x00"
+FULL_CHECK_BYTES = 256 * 2**20  # a larger store gets only its schema read: a full check takes minutes
 DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
 SERVER_SCHEMES = ("http", "https")
 OTHER_SCHEMES = ("databricks",)  # MLflow's own URIs: checked by MLflow
@@ -104,20 +105,31 @@ def check_sqlite(uri: str, shown: str) -> None:
     try:
         connection = sqlite3.connect(f"{database.as_uri()}?mode=rw", uri=True, timeout=30)
         try:
-            (verdict,) = connection.execute("PRAGMA quick_check").fetchone()
+            verdict = "ok"
+            connection.execute("select count(*) from sqlite_master").fetchone()
+            if database.stat().st_size <= FULL_CHECK_BYTES:
+                (verdict,) = connection.execute("PRAGMA quick_check").fetchone()
             connection.execute("BEGIN IMMEDIATE")  # takes the write lock only: fails on a read-only file
             connection.rollback()
         finally:
             connection.close()
     except sqlite3.Error as error:
-        readonly = "readonly" in str(error) or "read-only" in str(error)
-        fix = "give a writable file" if readonly else "restore it from a backup, or move it away"
-        raise StudyError(f"--tracking-uri {shown}: {database} cannot be used ({error}); {fix}") from error
+        if "locked" in str(error):
+            return  # another study has been writing to it for 30 s: a working store
+        raise StudyError(
+            f"--tracking-uri {shown}: {database} cannot be used ({error}); {sqlite_fix(error)}"
+        ) from error
     if verdict != "ok":
         raise StudyError(
             f"--tracking-uri {shown}: {database} is corrupted ({verdict}); restore it from a backup, or "
             "move it away to start a new store"
         )
+
+
+def sqlite_fix(error: sqlite3.Error) -> str:
+    if "readonly" in str(error) or "read-only" in str(error):
+        return "give a writable file"
+    return "restore it from a backup, or move it away to start a new store"
 
 
 def check_server(uri: str, shown: str) -> None:
