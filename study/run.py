@@ -7,7 +7,9 @@
     python -m study.run patch_size_low_data --profile smoke --resume    # after Ctrl-C, SIGTERM, kill -9
 
 The whole plan is validated before Ray starts (an unknown study lists the valid ones; an invalid value
-names the trial and the field). Results go to MLflow: by default a SQLite store ``./mlflow.db`` with
+names the trial and the field), and so are the storage folder, the MLflow store, the dataset folders
+and the GPU share (``study.preflight``); one driver at a time runs a study folder (``study.lock``).
+Results go to MLflow: by default a SQLite store ``./mlflow.db`` with
 its artifacts in ``./mlartifacts`` (``--tracking-uri http://host:5000`` for a server); Ray's trial
 folders and checkpoints go to ``./runs/ray/<study>-<profile>`` (``--storage``). A study that was
 stopped is continued with the same command plus ``--resume``: finished trials are kept, interrupted ones
