@@ -270,7 +270,7 @@ def launch(
                 ProgressPrinter(plan.study.metric, plan.number_of_trials, estimate),
             ]
             where = {
-                "mlflow_tracking_uri": tracking_uri,
+                "mlflow_tracking_uri": redact_uri(tracking_uri),  # Optuna and Ray store it
                 "mlflow_experiment_id": experiment_id,
                 "mlflow_parent_run_id": parent_id,
             }

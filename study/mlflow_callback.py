@@ -38,6 +38,7 @@ from study import mlflow_store as store
 from study import tracking
 from study.expand import point_label
 from study.ray_config import trial_config, trial_overrides
+from study.redact import redact_uri, unredact
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def label_distribution(config: IPSConfig) -> dict[str, Any]:
 
 class MLflowTrialLogger(Callback):
     def __init__(self, *, tracking_uri: str, experiment_id: str, parent_run_id: str) -> None:
-        self.tracking_uri = tracking_uri
+        self.tracking_uri = redact_uri(tracking_uri)  # pickled into the study folder: no password
         self.experiment_id = experiment_id
         self.parent_run_id = parent_run_id
         self._reset()
@@ -113,7 +114,7 @@ class MLflowTrialLogger(Callback):
     @property
     def client(self) -> MlflowClient:
         if self._client is None:
-            self._client = MlflowClient(self.tracking_uri)
+            self._client = MlflowClient(unredact(self.tracking_uri))
         return self._client
 
     def known_runs(self) -> dict[str, str]:

@@ -37,7 +37,7 @@ from typing import Any
 from ips.config import to_dict
 from search_spaces import PROFILE_NAMES, STUDIES, Study
 from study.expand import Plan, StudyError, check_scheduler, get_study, plan_study
-from study.redact import is_redacted, redact_argv, redact_uri
+from study.redact import is_redacted, redact_argv, redact_uri, remember
 
 DEFAULT_STORAGE = Path("runs") / "ray"
 DEFAULT_GPUS_PER_TRIAL = 0.25
@@ -296,6 +296,7 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, Study] = STUDI
         lock.refuse_if_locked(experiment_dir)
         tracking_uri = check_storage(experiment_dir, plan, args, resolve_tracking_uri(args.tracking_uri))
         preflight.check_tracking_uri(tracking_uri)
+        remember(tracking_uri)  # its password, if any, lives only in this process's environment
         preflight.check_data_roots(plan)
         preflight.check_gpus(args.gpus_per_trial, args.address)
         # Held until this process ends, however it ends; the first file this command writes.

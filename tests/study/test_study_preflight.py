@@ -172,3 +172,19 @@ def test_resume_of_a_study_tracked_with_a_password_asks_for_the_uri_again(capsys
     write_invocation(folder, plan_study(STUDIES["noise_amount"], "smoke"), uri, STUDY)
     error = refused(capsys, [*STUDY, "--resume"], in_tmp)
     assert "password is not stored" in error and "--tracking-uri" in error and "s3cret" not in error
+
+
+def test_what_ray_and_optuna_pickle_into_the_study_folder_holds_no_password(monkeypatch):
+    import pickle
+
+    from study.mlflow_callback import MLflowTrialLogger
+    from study.redact import SECRET_ENV, remember, unredact
+
+    monkeypatch.setenv(SECRET_ENV, "")  # restored after the test
+    uri = "https://alice:s3cret@mlflow.example:5000"
+    remember(uri)
+    logger = MLflowTrialLogger(tracking_uri=uri, experiment_id="1", parent_run_id="p")
+    blob = pickle.dumps(logger)  # as Ray writes it into tuner.pkl
+    assert b"s3cret" not in blob
+    assert unredact(pickle.loads(blob).tracking_uri) == uri  # the client still gets the password
+    assert unredact("https://bob:***@mlflow.example:5000") == "https://bob:***@mlflow.example:5000"
