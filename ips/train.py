@@ -400,6 +400,9 @@ def save_checkpoint(folder: str | Path, state: TrainState, config: IPSConfig) ->
     config_partial.replace(folder / CONFIG_FILE)
 
 
+CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "epoch", "steps_per_epoch", "history", "rng", "config")
+
+
 def read_checkpoint(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / CHECKPOINT_FILE
     if not path.is_file():
@@ -407,7 +410,22 @@ def read_checkpoint(folder: str | Path) -> dict[str, Any]:
             f"resume_from={str(folder)!r}: no {CHECKPOINT_FILE} there; give a folder written by "
             "save_checkpoint (e.g. the --checkpoint-dir of an earlier run)"
         )
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises RuntimeError, EOFError or pickle errors on a torn file
+        raise CheckpointError(
+            f"resume_from={str(folder)!r}: {CHECKPOINT_FILE} cannot be read ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else 'no detail'}); it is truncated or damaged: "
+            "resume from an intact checkpoint, or start a new run"
+        ) from error
+    is_dict = isinstance(checkpoint, dict)
+    missing = [key for key in CHECKPOINT_KEYS if key not in checkpoint] if is_dict else []
+    if not is_dict or missing:
+        raise CheckpointError(
+            f"resume_from={str(folder)!r}: {CHECKPOINT_FILE} is not a training checkpoint"
+            f"{f' (no {missing})' if missing else ''}; give a folder written by save_checkpoint"
+        )
+    return checkpoint
 
 
 def config_differences(saved: IPSConfig, config: IPSConfig) -> list[str]:

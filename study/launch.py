@@ -21,9 +21,15 @@ from typing import Any
 from study import tracking
 from study.expand import Plan, StudyError
 from study.gpu_packing import AutoResources, card_memory_mb, is_auto
+from study.redact import redact_uri
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 CHECKPOINTS_TO_KEEP = 2
+TUNER_STATE_FILE = "tuner.pkl"  # written by Tuner(); Ray's trials are listed only from:
+EXPERIMENT_STATE_PATTERN = "experiment_state-*.json"  # written at the end of the Tuner's first step
+# Ray's local instance uses the loopback address (its servers then listen on 127.0.0.1 only) when it
+# believes cluster mode is off; read by ray at import and by the processes it starts.
+LOOPBACK_ONLY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
 def git_commit() -> str:
@@ -82,6 +88,8 @@ def quiet_libraries() -> None:
 
 
 def start_ray(address: str | None) -> None:
+    """Join ``address``, or start a local instance whose ports listen on 127.0.0.1 only (the
+    environment is set before ``import ray`` in ``launch``)."""
     import ray
 
     if address:
@@ -91,6 +99,17 @@ def start_ray(address: str | None) -> None:
     # After ray.init, whose own SIGTERM handler would abort the driver without a word.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, sigterm_as_sigint)
+
+
+def record_ray_processes(experiment_dir: Path) -> None:
+    """Note the local Ray instance's processes in the study's lock, for the next driver to end them
+    should this one be killed (kill -9 leaves them running)."""
+    import psutil
+
+    from study.lock import record_processes
+
+    processes = psutil.Process().children(recursive=True)
+    record_processes(experiment_dir, [(process.pid, process.create_time()) for process in processes])
 
 
 def trial_resources(args: argparse.Namespace) -> dict[str, float] | AutoResources:
@@ -168,6 +187,14 @@ def build_tuner(
     return tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
 
 
+def restorable(experiment_dir: Path) -> bool:
+    """Whether Ray can continue the study: its Tuner and its list of trials were both saved. A driver
+    killed between the two leaves only the Tuner: the study then starts its trials afresh (none had
+    started, as trials start after the first list is saved)."""
+    saved_trials = any(experiment_dir.glob(EXPERIMENT_STATE_PATTERN))
+    return (experiment_dir / TUNER_STATE_FILE).is_file() and saved_trials
+
+
 # ---------------------------------------------------------------------------------------------- main
 
 
@@ -186,6 +213,8 @@ def launch(
     # wanted here, so Ray's warning about them is noise.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     quiet_libraries()
+    if not args.address:
+        os.environ.update(LOOPBACK_ONLY_ENV)
     import ray
     from mlflow import MlflowClient
     from ray import tune
@@ -193,6 +222,7 @@ def launch(
     from study import mlflow_store as store
     from study import mlflow_ui
     from study.dry_run import plan_seconds
+    from study.lock import sqlite_store_lock
     from study.mlflow_callback import MLflowTrialLogger
     from study.progress import ProgressPrinter
     from study.run import EXIT_FAILED_TRIALS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
@@ -200,6 +230,8 @@ def launch(
     from study.trainable import train_trial
 
     start_ray(args.address)
+    if not args.address:
+        record_ray_processes(experiment_dir)
     try:
         try:
             resources = trial_resources(args)
@@ -208,7 +240,8 @@ def launch(
             return EXIT_USAGE
         record()
         client = MlflowClient(tracking_uri)
-        experiment_id = store.ensure_experiment(client, plan.study.name, tracking_uri)
+        with sqlite_store_lock(store.sqlite_path(tracking_uri)):  # a new store's migration, once
+            experiment_id = store.ensure_experiment(client, plan.study.name, tracking_uri)
         describe_experiment(client, experiment_id, plan)
         parent_id = store.start_parent(
             client, experiment_id, str(experiment_dir), parent_tags(plan), run_name=experiment_dir.name
@@ -217,7 +250,7 @@ def launch(
         typical = resources.typical(plan) if isinstance(resources, AutoResources) else resources
         concurrent = concurrent_trials(args, typical)
         estimate = plan_seconds(plan, cpus=typical["cpu"], gpus=typical["gpu"], concurrent=concurrent)
-        url = mlflow_ui.ui_url(tracking_uri, experiment_id)
+        url = mlflow_ui.ui_url(redact_uri(tracking_uri), experiment_id)
         per_trial = (
             f"{resources.cpus:g} CPU and a GPU share by estimated memory ({resources.card_mb / 1024:g} GB "
             "cards; --dry-run shows it)"
@@ -228,12 +261,18 @@ def launch(
             f"study {plan.study.name} (profile {plan.profile_name}): {plan.number_of_trials} trials, "
             f"{per_trial} per trial, up to {concurrent} at once\n"
             f"Ray results: {experiment_dir}\n"
-            f"MLflow: {tracking_uri}, experiment {plan.study.name}, parent run {parent_id}\n"
-            f"MLflow UI: {store.ui_command(tracking_uri)}\n  then open {url}",
+            f"MLflow: {redact_uri(tracking_uri)}, experiment {plan.study.name}, parent run {parent_id}\n"
+            f"MLflow UI: {store.ui_command(redact_uri(tracking_uri))}\n  then open {url}",
             flush=True,
         )
-        if args.resume and tune.Tuner.can_restore(str(experiment_dir)):
-            tuner = tune.Tuner.restore(str(experiment_dir), trainable=trainable, resume_errored=True)
+        if args.resume and restorable(experiment_dir):
+            from study.search import search_setup
+
+            # A grid's space again (Ray keeps it only in its trial list); a search's lives in its searcher.
+            space = search_setup(plan, experiment_dir, {})[0] if plan.search is None else None
+            tuner = tune.Tuner.restore(
+                str(experiment_dir), trainable=trainable, param_space=space, resume_errored=True
+            )
         else:
             if args.resume:
                 print(f"no Ray state to restore in {experiment_dir}; starting its trials again", flush=True)
@@ -244,7 +283,7 @@ def launch(
                 ProgressPrinter(plan.study.metric, plan.number_of_trials, estimate),
             ]
             where = {
-                "mlflow_tracking_uri": tracking_uri,
+                "mlflow_tracking_uri": redact_uri(tracking_uri),  # Optuna and Ray store it
                 "mlflow_experiment_id": experiment_id,
                 "mlflow_parent_run_id": parent_id,
             }
@@ -253,7 +292,8 @@ def launch(
 
         print("\n" + study_summary(client, experiment_id, parent_id, plan.varied_fields, plan.study.metric))
         print(
-            f"\nCompare the trials in the MLflow UI:\n  {store.ui_command(tracking_uri)}\n  then open {url}"
+            f"\nCompare the trials in the MLflow UI:\n  {store.ui_command(redact_uri(tracking_uri))}\n"
+            f"  then open {url}"
         )
         parent = client.get_run(parent_id)
         if parent.data.tags.get(tracking.TAG_STATUS) != tracking.STATUS_COMPLETED:

@@ -7,7 +7,7 @@ the latter and leaves the first RUNNING forever):
 
 - a trial starts (first time, retried, or restored after the driver died): its child run under the
   parent is looked up by trial id and continued, or created with the params, ``config.json`` and
-  ``label_distribution.json``;
+  ``label_distribution.json`` (logged again into a run whose creator was killed before it logged them);
 - every epoch's result is logged with step = epoch; epochs already in the run (re-run after a restore
   from an older checkpoint) are skipped, so the history stays one continuous 1..E;
 - a checkpoint carrying ``attention_map.png`` (the trainable's last report) is logged as an artifact;
@@ -39,6 +39,7 @@ from study import mlflow_store as store
 from study import tracking
 from study.expand import point_label
 from study.ray_config import NODE_ID_KEY, trial_config, trial_overrides
+from study.redact import redact_uri, unredact
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def label_distribution(config: IPSConfig) -> dict[str, Any]:
 
 class MLflowTrialLogger(Callback):
     def __init__(self, *, tracking_uri: str, experiment_id: str, parent_run_id: str) -> None:
-        self.tracking_uri = tracking_uri
+        self.tracking_uri = redact_uri(tracking_uri)  # pickled into the study folder: no password
         self.experiment_id = experiment_id
         self.parent_run_id = parent_run_id
         self._reset()
@@ -98,7 +99,7 @@ class MLflowTrialLogger(Callback):
     def _reset(self) -> None:
         self._client: MlflowClient | None = None
         self._runs: dict[str, str] | None = None  # trial id -> run id
-        self._without_params: set[str] = set()  # runs created by a driver killed before it logged them
+        self._checked: set[str] = set()  # runs of earlier drivers whose params and artifacts were checked
         self._logged_step: dict[str, int] = {}  # trial id -> last epoch in its run
         self._labels: dict[str, dict] = {}  # data config (JSON) -> label distribution
         self._nodes: dict[str, str] = {}  # trial id -> the node its run is tagged with
@@ -115,14 +116,13 @@ class MLflowTrialLogger(Callback):
     @property
     def client(self) -> MlflowClient:
         if self._client is None:
-            self._client = MlflowClient(self.tracking_uri)
+            self._client = MlflowClient(unredact(self.tracking_uri))
         return self._client
 
     def known_runs(self) -> dict[str, str]:
         if self._runs is None:
             runs = store.child_runs(self.client, self.experiment_id, self.parent_run_id)
             self._runs = {run.data.tags[tracking.TAG_TRIAL_ID]: run.info.run_id for run in runs}
-            self._without_params = {run.info.run_id for run in runs if not run.data.params}
         return self._runs
 
     def run_for(self, trial: Trial) -> str:
@@ -135,11 +135,19 @@ class MLflowTrialLogger(Callback):
                 self.client, self.experiment_id, self.parent_run_id, trial.trial_id, config, name
             )
             runs[trial.trial_id] = run_id
+            self._checked.add(run_id)
             self.log_provenance(run_id, config)
-        elif runs[trial.trial_id] in self._without_params:
-            self._without_params.discard(runs[trial.trial_id])
-            self.log_provenance(runs[trial.trial_id], trial_config(trial.config))
+        elif runs[trial.trial_id] not in self._checked:
+            self._checked.add(runs[trial.trial_id])
+            if self.lacks_provenance(runs[trial.trial_id]):  # its creator was killed while logging it
+                self.log_provenance(runs[trial.trial_id], trial_config(trial.config))
         return runs[trial.trial_id]
+
+    def lacks_provenance(self, run_id: str) -> bool:
+        if not self.client.get_run(run_id).data.params:
+            return True
+        logged = {item.path for item in self.client.list_artifacts(run_id)}
+        return not {tracking.ARTIFACT_CONFIG, tracking.ARTIFACT_LABELS} <= logged
 
     def log_provenance(self, run_id: str, config: IPSConfig) -> None:
         store.log_params(self.client, run_id, store.trial_params(config))

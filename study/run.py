@@ -7,7 +7,9 @@
     python -m study.run patch_size_low_data --profile smoke --resume    # after Ctrl-C, SIGTERM, kill -9
 
 The whole plan is validated before Ray starts (an unknown study lists the valid ones; an invalid value
-names the trial and the field). Results go to MLflow: by default a SQLite store ``./mlflow.db`` with
+names the trial and the field), and so are the storage folder, the MLflow store, the dataset folders
+and the GPU share (``study.preflight``); one driver at a time runs a study folder (``study.lock``).
+Results go to MLflow: by default a SQLite store ``./mlflow.db`` with
 its artifacts in ``./mlartifacts`` (``--tracking-uri http://host:5000`` for a server); Ray's trial
 folders and checkpoints go to ``./runs/ray/<study>-<profile>`` (``--storage``). A study that was
 stopped is continued with the same command plus ``--resume``: finished trials are kept, interrupted ones
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -34,6 +37,7 @@ from typing import Any
 from ips.config import to_dict
 from search_spaces import PROFILE_NAMES, STUDIES, Study
 from study.expand import Plan, StudyError, check_scheduler, get_study, plan_study
+from study.redact import is_redacted, redact_argv, redact_uri, remember
 
 DEFAULT_STORAGE = Path("runs") / "ray"
 DEFAULT_GPUS_PER_TRIAL = 0.25
@@ -137,9 +141,10 @@ def check_resources(args: argparse.Namespace) -> None:
 
     if args.gpus_per_trial is not None:
         args.gpus_per_trial = parse_gpus_per_trial(str(args.gpus_per_trial))
-    if args.cpus_per_trial <= 0:
+    if not math.isfinite(args.cpus_per_trial) or args.cpus_per_trial <= 0:
         raise StudyError(f"--cpus-per-trial {args.cpus_per_trial}: give a positive number of cores")
-    if args.gpus_per_trial is not None and not is_auto(args.gpus_per_trial) and not 0 <= args.gpus_per_trial:
+    gpus = args.gpus_per_trial
+    if gpus is not None and not is_auto(gpus) and not (math.isfinite(gpus) and gpus >= 0):
         raise StudyError(f"--gpus-per-trial {args.gpus_per_trial}: give a share >= 0 (e.g. 0.25)")
     if args.max_concurrent is not None and args.max_concurrent < 1:
         raise StudyError(f"--max-concurrent {args.max_concurrent}: give at least 1")
@@ -183,12 +188,13 @@ def plan_fingerprint(plan: Plan) -> str:
 
 
 def resume_command(argv: Sequence[str], storage: Path, tracking_uri: str) -> str:
-    """The same command with --resume (and the storage and store it used, spelled out)."""
-    words = ["python -m study.run", *argv]
+    """The same command with --resume (and the storage and store it used, spelled out); a password in
+    the tracking URI is shown as ``***``."""
+    words = ["python -m study.run", *redact_argv(argv)]
     if "--storage" not in argv:
         words += ["--storage", str(storage)]
     if "--tracking-uri" not in argv:
-        words += ["--tracking-uri", tracking_uri]
+        words += ["--tracking-uri", redact_uri(tracking_uri)]
     if "--resume" not in argv:
         words.append("--resume")
     return " ".join(words)
@@ -196,9 +202,12 @@ def resume_command(argv: Sequence[str], storage: Path, tracking_uri: str) -> str
 
 def check_storage(experiment_dir: Path, plan: Plan, args: argparse.Namespace, tracking_uri: str) -> str:
     """Refuse to overwrite a study or to resume a different one; returns the tracking URI to use."""
+    from study.lock import LOCK_FILE
+
     record_path = experiment_dir / INVOCATION_FILE
     if not args.resume:
-        if experiment_dir.exists():
+        # A folder holding only the lock of a driver that stopped before it recorded anything is new.
+        if experiment_dir.exists() and {path.name for path in experiment_dir.iterdir()} - {LOCK_FILE}:
             raise StudyError(
                 f"{experiment_dir} already holds a run of study {plan.study.name!r} (profile "
                 f"{plan.profile_name!r}); add --resume to continue it, or choose another --storage "
@@ -209,18 +218,37 @@ def check_storage(experiment_dir: Path, plan: Plan, args: argparse.Namespace, tr
         raise StudyError(
             f"--resume: nothing to resume in {experiment_dir}; run without --resume to start the study"
         )
-    record = json.loads(record_path.read_text())
+    record = read_invocation(record_path)
     if record["fingerprint"] != plan_fingerprint(plan):
         raise StudyError(
             f"--resume: the study in {experiment_dir} was started with other settings ({record['command']}); "
             "resume with the same flags, or choose another --storage to start anew"
         )
-    if args.tracking_uri is not None and tracking_uri != record["tracking_uri"]:
+    if args.tracking_uri is not None and redact_uri(tracking_uri) != record["tracking_uri"]:
         raise StudyError(
-            f"--resume: this study is tracked in {record['tracking_uri']}, not {tracking_uri}; "
+            f"--resume: this study is tracked in {record['tracking_uri']}, not {redact_uri(tracking_uri)}; "
             "leave out --tracking-uri or give that one"
         )
-    return record["tracking_uri"]
+    if args.tracking_uri is None and is_redacted(record["tracking_uri"]):
+        raise StudyError(
+            f"--resume: this study is tracked in {record['tracking_uri']}, whose password is not stored; "
+            "give --tracking-uri with it again"
+        )
+    return tracking_uri if args.tracking_uri is not None else record["tracking_uri"]
+
+
+def read_invocation(record_path: Path) -> dict[str, Any]:
+    """The record of the first invocation, or a StudyError if it is empty or damaged."""
+    try:
+        record = json.loads(record_path.read_text())
+        if not all(isinstance(record.get(key), str) for key in ("fingerprint", "tracking_uri", "command")):
+            raise ValueError("a field is missing")
+    except (OSError, ValueError, AttributeError) as error:
+        raise StudyError(
+            f"--resume: {record_path} is empty or damaged ({error}); it records the command that started "
+            f"the study: restore it, or start anew with another --storage"
+        ) from error
+    return record
 
 
 def write_invocation(experiment_dir: Path, plan: Plan, tracking_uri: str, argv: Sequence[str]) -> None:
@@ -229,11 +257,13 @@ def write_invocation(experiment_dir: Path, plan: Plan, tracking_uri: str, argv: 
         "study": plan.study.name,
         "profile": plan.profile_name,
         "seeds": list(plan.seeds),
-        "tracking_uri": tracking_uri,
+        "tracking_uri": redact_uri(tracking_uri),  # a password stays in memory only
         "fingerprint": plan_fingerprint(plan),
-        "command": " ".join(["python -m study.run", *argv]),
+        "command": " ".join(["python -m study.run", *redact_argv(argv)]),
     }
-    (experiment_dir / INVOCATION_FILE).write_text(json.dumps(record, indent=2) + "\n")
+    partial = experiment_dir / (INVOCATION_FILE + ".partial")  # never a torn study.json
+    partial.write_text(json.dumps(record, indent=2) + "\n")
+    partial.replace(experiment_dir / INVOCATION_FILE)
 
 
 # ----------------------------------------------------------------------------------------------- main
@@ -275,11 +305,20 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, Study] = STUDI
             if packing is not None:
                 print(packing)
             return EXIT_OK
+        from study import lock, preflight
         from study.mlflow_store import resolve_tracking_uri
 
         storage = Path(args.storage or DEFAULT_STORAGE).expanduser().resolve()
         experiment_dir = storage / f"{plan.study.name}-{plan.profile_name}"
+        preflight.check_storage_folder(storage, experiment_dir)
+        lock.refuse_if_locked(experiment_dir)
         tracking_uri = check_storage(experiment_dir, plan, args, resolve_tracking_uri(args.tracking_uri))
+        preflight.check_tracking_uri(tracking_uri)
+        remember(tracking_uri)  # its password, if any, lives only in this process's environment
+        preflight.check_data_roots(plan)
+        preflight.check_gpus(args.gpus_per_trial, args.address)
+        # Held until this process ends, however it ends; the first file this command writes.
+        lock.acquire(experiment_dir, " ".join(["python -m study.run", *redact_argv(argv)]))
     except StudyError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

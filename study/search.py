@@ -29,6 +29,7 @@ from search_spaces import Choice, IntUniform, LogUniform, Uniform
 from study import tracking
 from study.expand import Plan, StudyError
 from study.ray_config import SEARCHED_KEY
+from study.redact import unredact
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ def mlflow_runs(where: dict[str, str], trial_ids: list[str]) -> dict[str, str]:
     from study.mlflow_store import child_runs
 
     try:
-        client = MlflowClient(where["mlflow_tracking_uri"])
+        client = MlflowClient(unredact(where["mlflow_tracking_uri"]))  # kept redacted in pickles
         runs = child_runs(client, where["mlflow_experiment_id"], where["mlflow_parent_run_id"])
     except Exception as error:  # the search must not stop because a link is missing
         logger.warning("MLflow runs not found for the Optuna trial: %s", error)

@@ -28,6 +28,8 @@ from study.gpu_packing import CUDA_CONTEXT_MB
 from study.ray_config import FINAL_REPORT_KEY, NODE_ID_KEY, trial_config
 from study.tracking import ARTIFACT_ATTENTION_MAP
 
+WORK_FOLDER_PREFIX = "ips-trial-"
+
 
 def trial_resources() -> tuple[float, float]:
     """(CPUs, GPUs) that Tune reserved for this trial."""
@@ -62,12 +64,22 @@ def write_attention_map(model: torch.nn.Module, val_data: Any, config: IPSConfig
     save_attention_png(image, attention_map(model, image, config), config, path)
 
 
+def trial_work_folder(trial_id: str) -> Path:
+    """A new temp folder ``ips-trial-<trial id>-*`` for this attempt of the trial; the folders of its
+    earlier attempts, left behind by a killed process (kill -9 runs no cleanup), are removed first:
+    Tune runs one attempt of a trial at a time, and the study's lock one driver per study."""
+    prefix = f"{WORK_FOLDER_PREFIX}{trial_id}-"
+    for stale in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
 def train_trial(ray_config: dict[str, Any]) -> None:
     logging.getLogger("ray.train").setLevel(logging.WARNING)  # not a line per saved checkpoint
     config = trial_config(ray_config)
     workers = limit_to_resources(*trial_resources())
     train_data, val_data = build_datasets(config)
-    work = Path(tempfile.mkdtemp(prefix="ips-trial-"))
+    work = trial_work_folder(tune.get_context().get_trial_id())
     where = {NODE_ID_KEY: ray.get_runtime_context().get_node_id()}  # on a cluster: which node
     latest = work / "latest"  # the last checkpoint, kept to build the final one
 

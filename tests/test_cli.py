@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,16 @@ def test_one_epoch_on_tiny_megapixel_mnist_then_resume(tmp_path, capsys):
 
     # A different config is refused before any work.
     assert main([*TINY, "--lr", "0.5", "--resume", str(checkpoints)]) == 2
+
+    # A checkpoint torn by a crash while it was copied is refused with the fix, not a traceback.
+    torn = tmp_path / "torn"
+    shutil.copytree(checkpoints, torn)
+    content = (torn / "checkpoint.pt").read_bytes()
+    (torn / "checkpoint.pt").write_bytes(content[: len(content) // 2])
+    capsys.readouterr()
+    assert main([*TINY, "--resume", str(torn)]) == 2
+    error = capsys.readouterr().err
+    assert "truncated or damaged" in error and "Traceback" not in error
 
 
 def test_a_bad_set_value_exits_2_naming_the_field():

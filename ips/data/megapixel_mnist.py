@@ -38,6 +38,7 @@ import argparse
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -45,7 +46,7 @@ from PIL import Image, ImageDraw
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from ips.config import DIGITS_PER_CANVAS, MegapixelMNISTConfig, digits_fit, patch_grid_shape
+from ips.config import DIGITS_PER_CANVAS, MegapixelMNISTConfig, PatchConfig, digits_fit, patch_grid_shape
 from ips.data.followup_renderer import (
     RENDERERS,
     area_resize,
@@ -508,7 +509,34 @@ def benchmark(dataset: MegapixelMNIST, repeats: int) -> dict[str, float]:
     return {"bank": bank_seconds, "median": float(np.median(generate)), "touched": float(np.median(touched))}
 
 
-def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+def count(least: int):
+    """An argparse type: an integer of at least ``least`` (for the command's own numbers)."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < least:
+            raise argparse.ArgumentTypeError(f"got {value}; give an integer >= {least}")
+        return value
+
+    parse.__name__ = "integer"  # argparse names the type in its message
+    return parse
+
+
+FLAGS = {  # a dataset parameter -> the flag that sets it, for the dataset's own messages
+    "canvas_height": "--height (or --canvas)",
+    "canvas_width": "--width (or --canvas)",
+    "digit_size": "--digit-size",
+    "noise": "--noise",
+    "noise_count": "--noise-count",
+    "noise_size": "--noise-size",
+    "noise_thickness": "--thickness",
+    "seed": "--seed",
+    "renderer": "--renderer",
+    "patches.size": "--patch-size",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
     description = __doc__.split("\n")[0]
     parser = argparse.ArgumentParser(prog="python -m ips.data.megapixel_mnist", description=description)
     action = parser.add_mutually_exclusive_group(required=True)
@@ -526,18 +554,23 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--renderer", default="real_valued", help=f"one of {list(RENDERERS)}")
     parser.add_argument("--split", default="train", choices=sorted(SPLITS))
-    parser.add_argument("--index", type=int, default=0, help="which canvas")
+    parser.add_argument("--index", type=count(0), default=0, help="which canvas")
     parser.add_argument("--mnist-path", help="a folder of MNIST IDX files (default: the shipped digits)")
     parser.add_argument("--patch-size", type=int, default=50, help="for --stats")
-    parser.add_argument("--repeats", type=int, default=30, help="canvases to time with --bench")
-    return parser.parse_args(argv)
+    parser.add_argument("--repeats", type=count(1), default=30, help="canvases to time with --bench")
+    return parser
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_arguments(argv)
-    dataset = MegapixelMNIST(
-        canvas_height=args.height or args.canvas,
-        canvas_width=args.width or args.canvas,
+def build_dataset(args: argparse.Namespace) -> MegapixelMNIST:
+    """The dataset of the flags; raises ``ValueError`` (the dataset's own checks) or ``OSError``."""
+    PatchConfig(size=args.patch_size)  # the config's check of a patch size
+    if args.preview:
+        folder = Path(args.preview).expanduser().resolve().parent
+        if Path(args.preview).suffix.lower() != ".png" or not folder.is_dir():
+            raise ValueError(f"--preview {args.preview}: give a .png file in an existing folder")
+    return MegapixelMNIST(
+        canvas_height=args.canvas if args.height is None else args.height,
+        canvas_width=args.canvas if args.width is None else args.width,
         digit_size=args.digit_size,
         canvases=max(args.index + 1, args.repeats),
         split=args.split,
@@ -549,6 +582,17 @@ def main(argv: list[str] | None = None) -> None:
         mnist_path=args.mnist_path,
         renderer=args.renderer,
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The command line; bad flags end with a message naming the flag and exit status 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        dataset = build_dataset(args)
+    except (ValueError, OSError) as error:
+        name, separator, rest = str(error).partition(": ")
+        parser.error(f"{FLAGS[name]}: {rest}" if separator and name in FLAGS else str(error))
     if args.preview:
         preview(dataset, args.index, args.preview)
         print(f"wrote {args.preview}")

@@ -255,3 +255,33 @@ def test_label_set_counts_agree_with_the_per_class_counts():
         for label in present:
             per_class[label] += count
     assert per_class == dataset.label_counts()["multi"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--canvas", "0"], "--height (or --canvas): got 0"),
+        (["--height", "0"], "--height (or --canvas): got 0"),  # not silently replaced by --canvas
+        (["--width", "-3"], "--width (or --canvas): got -3"),
+        (["--digit-size", "0"], "--digit-size: got 0"),
+        (["--digit-size", "900"], "--digit-size: 900 pixels is larger than the 500x500 canvas"),
+        (["--noise", "dots"], "--noise: unknown noise kind 'dots'"),
+        (["--noise-count", "-1"], "--noise-count: got -1"),
+        (["--noise-size", "0"], "--noise-size: got 0"),
+        (["--thickness", "nan"], "--thickness: got nan"),
+        (["--seed", "-1"], "--seed: got -1"),
+        (["--patch-size", "0"], "--patch-size: got 0"),
+        (["--repeats", "0"], "--repeats: got 0; give an integer >= 1"),
+        (["--index", "-1"], "--index: got -1"),
+        (["--mnist-path", "/no/such/folder"], "is not a folder"),
+        (["--preview", "/no/such/folder/a.png"], "give a .png file in an existing folder"),
+        (["--canvas", "big"], "invalid int value: 'big'"),
+    ],
+)
+def test_bad_flags_of_the_command_exit_2_naming_the_flag(arguments, message, capsys):
+    action = [] if "--preview" in arguments else ["--stats"]
+    with pytest.raises(SystemExit) as exit_status:
+        main([*action, "--canvas", "500", *arguments])
+    assert exit_status.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error

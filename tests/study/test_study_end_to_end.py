@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
-from ray_processes import kill_processes, processes_with_env
 from study_fixtures import run_cli, start_cli
 
 from study import tracking
@@ -146,29 +145,6 @@ def wait_for_an_epoch(
                     return
         time.sleep(0.5)
     raise AssertionError("no epoch was logged in time")
-
-
-def test_kill_9_of_the_driver_then_resume_keeps_one_continuous_run_per_trial(tmp_path, study_env):
-    log = tmp_path / "first.log"
-    process = start_cli(["tiny_resume", "--profile", "smoke"], tmp_path, study_env, log)
-    try:
-        wait_for_an_epoch(tmp_path, process, log)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    # Ray's processes outlive the driver: end them (by id) before the resumed run starts.
-    kill_processes(processes_with_env("RAY_TMPDIR", study_env["RAY_TMPDIR"]))
-    _, _, _, before = open_study(tmp_path, "tiny_resume")
-    assert any(run.info.status == RUNNING for run in before), "the kill left nothing RUNNING to continue"
-
-    check_resumed_to_the_end(tmp_path, study_env, before)
-
-    # --resume of a finished study runs nothing again and leaves it completed (what `make run` does twice).
-    again = run_cli(["tiny_resume", "--profile", "smoke", "--resume"], tmp_path, study_env, tiny=True)
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    _, _, parent, children = open_study(tmp_path, "tiny_resume")
-    assert parent.data.tags[tracking.TAG_STATUS] == tracking.STATUS_COMPLETED
-    assert len(children) == 2 and all(run.info.status == FINISHED for run in children)
 
 
 def check_resumed_to_the_end(tmp_path: Path, study_env: dict, before: list) -> None:

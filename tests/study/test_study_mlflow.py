@@ -231,3 +231,17 @@ def test_each_trial_run_is_tagged_with_the_node_of_its_latest_attempt(mlflow_sto
     restored.on_trial_start(0, [trial], trial)
     restored.on_trial_result(0, [trial], trial, {**result(2), NODE_ID_KEY: "node-b", "hostname": "host-b"})
     assert client.get_run(run_id).data.tags[tracking.TAG_NODE_ID] == "node-b"
+
+
+def test_a_run_killed_after_its_params_gets_its_artifacts_when_continued(mlflow_store):
+    uri, client, experiment_id = mlflow_store
+    plan = plan_study(TINY_STUDIES["tiny_resume"], "smoke")
+    parent = store.start_parent(client, experiment_id, "/runs/no-artifacts", {}, "no-artifacts")
+    trial = trial_for(plan, 0)
+    config = plan.trials[0].config
+    run_id = store.create_child(client, experiment_id, parent, trial.trial_id, config, "no-artifacts")
+    store.log_params(client, run_id, store.trial_params(config))  # ... killed before config.json
+    logger = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    logger.on_trial_start(0, [trial], trial)
+    assert {"config.json", "label_distribution.json"} <= {a.path for a in client.list_artifacts(run_id)}
+    assert [run.info.run_id for run in store.child_runs(client, experiment_id, parent)] == [run_id]

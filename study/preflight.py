@@ -1,0 +1,207 @@
+"""Checks of the command line that need the file system, the network or the hardware, run before Ray
+starts and before anything is written: each raises ``StudyError`` naming the problem and the fix.
+
+- ``check_storage_folder``: ``--storage`` is (or can become) a folder this user can write in;
+- ``check_tracking_uri``: the MLflow store can be used: a SQLite file that is a sound database in a
+  writable folder, or a server that answers within a few seconds (MLflow itself would retry for
+  minutes); a plain folder or an unknown scheme is refused;
+- ``check_data_roots``: every dataset folder of the plan holds its data (the dataset's own check);
+- ``check_gpus``: a GPU share is asked for only where this machine has a GPU.
+
+Nothing here creates a file that stays: a writability probe makes and removes an empty folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import sqlite3
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from study.expand import Plan, StudyError
+from study.redact import redact_uri
+
+SERVER_TIMEOUT_S = 5.0
+SQLITE_HEADER = b"SQLite format 3\x00"
+FULL_CHECK_BYTES = 256 * 2**20  # a larger store gets only its schema read: a full check takes minutes
+DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
+SERVER_SCHEMES = ("http", "https")
+OTHER_SCHEMES = ("databricks",)  # MLflow's own URIs: checked by MLflow
+
+
+def nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def writable_folder_problem(folder: Path) -> str | None:
+    """Why files cannot be made under ``folder`` (which may not exist yet), or None if they can."""
+    existing = nearest_existing(folder)
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    try:  # os.access says yes to root even on a read-only file system: try it
+        os.rmdir(tempfile.mkdtemp(prefix=".ips-write-check-", dir=existing))
+    except OSError as error:
+        return f"cannot write in {existing} ({error.strerror or error})"
+    return None
+
+
+def check_storage_folder(storage: Path, experiment_dir: Path) -> None:
+    for path in (storage, experiment_dir):
+        if path.exists() and not path.is_dir():
+            raise StudyError(f"--storage {storage}: {path} is a file, not a folder; give a folder")
+    problem = writable_folder_problem(storage)
+    if problem:
+        raise StudyError(f"--storage {storage}: {problem}; give a folder you can write to")
+
+
+# ------------------------------------------------------------------------------------------ MLflow
+
+
+def check_tracking_uri(uri: str) -> None:
+    shown = redact_uri(uri)
+    scheme = urlsplit(uri).scheme.split("+")[0].lower()
+    if scheme == "sqlite":
+        check_sqlite(uri, shown)
+    elif scheme in SERVER_SCHEMES:
+        check_server(uri, shown)
+    elif scheme in DATABASE_SCHEMES + OTHER_SCHEMES:
+        return  # a database server: MLflow connects to it (no quick probe without its driver)
+    else:
+        known = ", ".join(f"{name}://" for name in ("sqlite", *SERVER_SCHEMES, *DATABASE_SCHEMES))
+        raise StudyError(
+            f"--tracking-uri {shown}: not an MLflow store URI (MLflow 3 refuses plain folders); give one of "
+            f"{known}, e.g. sqlite:///mlflow.db or http://127.0.0.1:5000"
+        )
+
+
+def check_sqlite(uri: str, shown: str) -> None:
+    path_text = uri[len("sqlite:///") :] if uri.startswith("sqlite:///") else ""
+    if not path_text or path_text.startswith(":memory:"):
+        raise StudyError(f"--tracking-uri {shown}: give a database file, e.g. sqlite:///mlflow.db")
+    database = Path(path_text.split("?")[0])
+    if database.is_dir():
+        raise StudyError(f"--tracking-uri {shown}: {database} is a folder; name a file in it, e.g. mlflow.db")
+    problem = writable_folder_problem(database.parent)
+    if problem:
+        raise StudyError(
+            f"--tracking-uri {shown}: the store is read-only here ({problem}); give a writable location"
+        )
+    if not database.exists():
+        return
+    if database.stat().st_size > 0:
+        with open(database, "rb") as file:
+            header = file.read(len(SQLITE_HEADER))
+        if header != SQLITE_HEADER:
+            raise StudyError(
+                f"--tracking-uri {shown}: {database} is not an SQLite database; give the right file, or "
+                "move this one away to start a new store"
+            )
+    try:
+        connection = sqlite3.connect(f"{database.as_uri()}?mode=rw", uri=True, timeout=30)
+        try:
+            verdict = "ok"
+            connection.execute("select count(*) from sqlite_master").fetchone()
+            if database.stat().st_size <= FULL_CHECK_BYTES:
+                (verdict,) = connection.execute("PRAGMA quick_check").fetchone()
+            connection.execute("BEGIN IMMEDIATE")  # takes the write lock only: fails on a read-only file
+            connection.rollback()
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        if "locked" in str(error):
+            return  # another study has been writing to it for 30 s: a working store
+        raise StudyError(
+            f"--tracking-uri {shown}: {database} cannot be used ({error}); {sqlite_fix(error)}"
+        ) from error
+    if verdict != "ok":
+        raise StudyError(
+            f"--tracking-uri {shown}: {database} is corrupted ({verdict}); restore it from a backup, or "
+            "move it away to start a new store"
+        )
+
+
+def sqlite_fix(error: sqlite3.Error) -> str:
+    if "readonly" in str(error) or "read-only" in str(error):
+        return "give a writable file"
+    return "restore it from a backup, or move it away to start a new store"
+
+
+def check_server(uri: str, shown: str) -> None:
+    parts = urlsplit(uri)
+    if not parts.hostname:
+        raise StudyError(f"--tracking-uri {shown}: no host; write it as http://HOST:PORT")
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    health = parts._replace(netloc=netloc, path=parts.path.rstrip("/") + "/health", query="").geturl()
+    request = urllib.request.Request(health)
+    user = parts.username or os.environ.get("MLFLOW_TRACKING_USERNAME")
+    password = parts.password or os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if user and password:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    elif os.environ.get("MLFLOW_TRACKING_TOKEN"):
+        request.add_header("Authorization", f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}")
+    try:
+        with urllib.request.urlopen(request, timeout=SERVER_TIMEOUT_S):
+            return
+    except urllib.error.HTTPError as error:
+        if error.code in (401, 403):
+            raise StudyError(
+                f"--tracking-uri {shown}: the server refused the credentials (HTTP {error.code}); set "
+                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)"
+            ) from error
+        return  # it answered: an MLflow server behind a proxy may not serve /health
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise StudyError(
+            f"--tracking-uri {shown}: no MLflow server answered within {SERVER_TIMEOUT_S:g} s ({reason}); "
+            "start it (mlflow server --host 127.0.0.1 --port 5000 ...) or give another URI"
+        ) from error
+
+
+# ------------------------------------------------------------------------------- data and hardware
+
+
+def check_data_roots(plan: Plan) -> None:
+    """Every dataset folder of the plan's trials holds its data (checked by the dataset's own code)."""
+    configs = [plan.base, *(trial.config for trial in plan.trials)]
+    roots = {getattr(config.data, "root", None) for config in configs} - {None}
+    if not roots:
+        return
+    from ips.data.traffic_signs import check_layout
+
+    for root in sorted(roots):
+        try:
+            check_layout(Path(root))
+        except (OSError, ValueError) as error:
+            raise StudyError(f"{error}\nGive the dataset's folder with --data-root DIR.") from error
+
+
+def visible_gpus() -> int:
+    import torch  # only where a GPU share was asked for
+
+    return torch.cuda.device_count()
+
+
+def check_gpus(gpus_per_trial: float | str | None, address: str | None) -> None:
+    if not gpus_per_trial or address:
+        return  # a default adapts to the machine; a cluster's GPUs are counted once Ray has joined it
+    count = visible_gpus()
+    if isinstance(gpus_per_trial, str):  # auto[:GB]: packs trials on GPUs, so it needs one
+        if not count:
+            raise StudyError(
+                f"--gpus-per-trial {gpus_per_trial}: this machine has no GPU visible; leave it out to train "
+                "on CPUs"
+            )
+        return
+    if gpus_per_trial > count:
+        raise StudyError(
+            f"--gpus-per-trial {gpus_per_trial:g}: this machine has {count} GPU(s) visible"
+            f"{' (CUDA_VISIBLE_DEVICES)' if 'CUDA_VISIBLE_DEVICES' in os.environ else ''}; "
+            "leave it out (or give 0) to train on CPUs"
+        )

@@ -1,0 +1,103 @@
+"""One driver per study folder (an OS lock that dies with its holder), and one first migration of a
+new SQLite MLflow store at a time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import psutil
+import pytest
+import ray
+
+from study import lock
+from study.run import main
+
+STUDY = ["noise_amount", "--profile", "smoke"]
+HOLDER = textwrap.dedent(
+    """
+    import subprocess, sys, time
+    from pathlib import Path
+    import psutil
+    from study import lock
+    folder = Path(sys.argv[1])
+    lock.acquire(folder, "python -m study.run noise_amount --profile smoke")
+    helper = subprocess.Popen(["sleep", "300"])  # stands for the local Ray instance it started
+    lock.record_processes(folder, [(helper.pid, psutil.Process(helper.pid).create_time())])
+    print(helper.pid, flush=True)
+    time.sleep(300)
+    """
+)
+
+
+@pytest.fixture
+def holder(tmp_path):
+    """A process holding the lock of ``runs/ray/noise_amount-smoke`` and a helper it recorded."""
+    folder = tmp_path / "runs" / "ray" / "noise_amount-smoke"
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    helper = int(process.stdout.readline())
+    yield folder, process, helper
+    for pid in (process.pid, helper):
+        try:
+            psutil.Process(pid).kill()
+        except psutil.Error:
+            pass
+    process.wait()
+
+
+def test_a_second_invocation_on_a_live_study_is_refused_naming_it(holder, tmp_path, monkeypatch, capsys):
+    folder, process, _ = holder
+    monkeypatch.chdir(tmp_path)
+    for argv in (STUDY, [*STUDY, "--resume"]):
+        assert main(argv) == 2
+        error = capsys.readouterr().err
+        assert f"pid {process.pid} on host" in error and "noise_amount --profile smoke" in error
+        assert "in use by a running study" in error and "--storage" in error
+    assert not ray.is_initialized()
+
+
+def test_the_lock_of_a_killed_driver_does_not_block_and_its_processes_are_ended(holder):
+    folder, process, helper = holder
+    process.kill()  # kill -9: no cleanup runs; the kernel drops the lock
+    process.wait()
+    assert psutil.Process(helper).is_running(), "the helper should outlive its killed parent"
+    lock.refuse_if_locked(folder)  # no error
+    descriptor = lock.acquire(folder, "python -m study.run noise_amount --profile smoke --resume")
+    try:
+        psutil.Process(helper).wait(timeout=10)  # ended by the new holder (we are its grandparent: reaped)
+        assert not psutil.pid_exists(helper) or psutil.Process(helper).status() == psutil.STATUS_ZOMBIE
+        assert f'"pid": {os.getpid()}' in (folder / lock.LOCK_FILE).read_text()
+    finally:
+        os.close(descriptor)
+        lock._held.pop(folder, None)
+
+
+MIGRATE = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from mlflow import MlflowClient
+    from study.lock import sqlite_store_lock
+    database = Path(sys.argv[1])
+    with sqlite_store_lock(database):
+        MlflowClient(f"sqlite:///{database}").search_experiments()
+    """
+)
+
+
+def test_two_first_uses_of_a_new_sqlite_store_at_once_both_succeed(tmp_path):
+    database = tmp_path / "mlflow.db"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, "-c", MIGRATE, str(database)]  # without the lock, one fails (checked)
+    processes = [subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for process in processes:
+        _, error = process.communicate(timeout=300)
+        assert process.returncode == 0, error[-3000:]
