@@ -1,35 +1,46 @@
-"""Throughput and memory of IPS at the paper's Megapixel MNIST setting, for a growing number of patches.
+"""Throughput and memory of IPS on Megapixel MNIST, for a growing number of patches; fast path vs plain.
 
     python -m ips.bench --json bench.json                   # CUDA when present, batch 16
-    python -m ips.bench --json bench.json --device cpu      # batch 1, about 5 minutes on 2 idle cores
+    python -m ips.bench --json bench.json --device cpu      # batch 1
+    python -m ips.bench --baseline --device cpu --json bench.json --canvases 3000 \\
+        --digit-size 84 --noise-count 400 --threads 1       # Table 4's setting, fast and plain side by side
 
-On generated Megapixel MNIST canvases of 1500, 3000 and 6000 pixels (N = 900, 3,600 and 14,400 patches
+On generated training canvases (default 1500, 3000 and 6000 pixels: N = 900, 3,600 and 14,400 patches
 of 50x50; memory 100, iteration 100; ResNet-18 trunk with 2 stages, embedding 128, the 4 tasks) it
-measures, per canvas size:
+measures, per canvas size, for the fast path (the config's defaults: blank-patch reuse, channels-last,
+bf16 as ``--bf16`` says):
 
-- images per second of the selection pass (eval mode, no grad);
-- images per second of a full training step (selection + forward + backward + AdamW step);
-- peak memory of the selection pass: on CUDA ``max_memory_allocated`` (absolute, and above what was
-  allocated before the pass); on CPU the process's peak resident set size during the pass, reset just
-  before it through ``/proc/self/clear_refs`` on Linux (elsewhere ``getrusage``'s peak since the process
-  started, which cannot be reset and so only ever grows), absolute and above the resident size before
-  the pass.
+- the selection pass (eval mode, no grad) and a full training step (selection + forward + backward +
+  AdamW step), in seconds per batch and images per second (median of ``--repeats``);
+- peak memory of the selection pass and of a training step (``ips.bench_measure.peak_memory``).
 
-This is a benchmark, not a test: nothing is asserted. The JSON records the setting, the machine, the
-batch size and every measurement.
+``--baseline`` also builds the plain path (``PLAIN``: no blank-patch reuse, default memory format, fp32,
+as the code ran before the fast path) with the same weights, checks that both select the same patches
+on the same batch, runs one training step of each from the same weights and dropout masks, then times
+the two alternately (plain, fast, plain, fast, ...), so that both see the same machine load.
+
+JSON (the contract other tools read; only keys are added over time):
+``setting`` (dataset, patch_size, memory_size, iteration_size, encoder, embedding_dim, tasks, bf16,
+digit_size, noise_count), ``batch_size``, ``repeats``, ``machine``, and ``results``: one object per canvas
+with ``canvas``, ``patches``, ``blank_fraction``, ``selection_seconds_per_batch``,
+``selection_images_per_second``, ``train_step_seconds_per_batch``, ``train_step_images_per_second``,
+``selection_seconds_all``, ``train_step_seconds_all``, ``selection_peak_mb``,
+``selection_peak_above_start_mb``, ``train_step_peak_mb``, ``train_step_peak_above_start_mb``,
+``memory_method`` (all of the fast path); with ``--baseline`` also ``baseline`` (the same keys for the
+plain path), ``speedup`` (``selection`` and ``train_step``: plain seconds over fast seconds, medians),
+``same_indices`` (the same patches in the same order), ``same_index_sets`` and ``first_step_loss``
+(``fast``, ``plain``). This is a benchmark, not a test: nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
-import gc
 import json
 import os
 import platform
 import statistics
 import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,27 +48,39 @@ import torch
 from torch import Tensor
 from torch.utils.data import default_collate
 
-from ips.config import AggregatorConfig, IPSConfig, MegapixelMNISTConfig, OptimisationConfig, override
+from ips.bench_measure import peak_memory, timed
+from ips.config import BF16_MODES, IPSConfig, override
 from ips.data.megapixel_mnist import MegapixelMNIST
 from ips.data.patches import ImagePatches
 from ips.model import IPSModel, evaluating
-from ips.train import build_optimizer, peak_memory_mb, synchronize, to_device, train_step
+from ips.selection import Selection
+from ips.train import bf16_autocast, build_optimizer, to_device, train_step
 
 CANVASES = (1500, 3000, 6000)  # N = 900, 3,600, 14,400 patches of 50x50
+PLAIN = {"selection.reuse_blank_patches": False, "encoder.channels_last": False, "optimisation.bf16": "off"}
 
 
-def bench_config(canvas: int, batch_size: int, bf16: bool) -> IPSConfig:
-    """The paper's Megapixel MNIST setting on a ``canvas`` x ``canvas`` image."""
-    data = MegapixelMNISTConfig(
-        canvas_height=canvas, canvas_width=canvas, train_canvases=batch_size, validation_canvases=1
-    )
-    config = IPSConfig(
-        data=data,
-        aggregator=AggregatorConfig(embedding_dim=128),
-        optimisation=OptimisationConfig(batch_size=batch_size, warmup_epochs=0, bf16=bf16),
-    )
+def bench_config(
+    canvas: int, batch_size: int, bf16: str, digit_size: int = 28, noise_count: int = 800
+) -> IPSConfig:
+    """The paper's Megapixel MNIST setting on a ``canvas`` x ``canvas`` image (the fast path)."""
     return override(
-        config, {"patches.size": 50, "selection.memory_size": 100, "selection.iteration_size": 100}
+        IPSConfig(),
+        {
+            "data.canvas_height": canvas,
+            "data.canvas_width": canvas,
+            "data.digit_size": digit_size,
+            "data.noise_count": noise_count,
+            "data.train_canvases": batch_size,
+            "data.validation_canvases": 1,
+            "aggregator.embedding_dim": 128,
+            "optimisation.batch_size": batch_size,
+            "optimisation.warmup_epochs": 0,
+            "optimisation.bf16": bf16,
+            "patches.size": 50,
+            "selection.memory_size": 100,
+            "selection.iteration_size": 100,
+        },
     )
 
 
@@ -68,126 +91,130 @@ def batch_of_canvases(config: IPSConfig, device: torch.device) -> tuple[Tensor, 
     return to_device(images, labels, device)
 
 
-def timed(function, device: torch.device, repeats: int) -> list[float]:
-    """Wall-clock seconds of ``repeats`` calls (the device synchronised around each)."""
-    seconds = []
-    for _ in range(repeats):
-        synchronize(device)
-        start = time.perf_counter()
-        function()
-        synchronize(device)
-        seconds.append(time.perf_counter() - start)
-    return seconds
+def blank_fraction(images: Tensor, config: IPSConfig) -> float:
+    """The fraction of the batch's patches that hold one constant value."""
+    constant, _ = ImagePatches(images, config.patches.size, config.patches.step).constant_fills()
+    return float(constant.float().mean())
 
 
-# ------------------------------------------------------------------------------------------ memory
+@dataclass
+class BenchPath:
+    """One way of running IPS (a config and its own model and optimiser) on one batch."""
+
+    config: IPSConfig
+    model: IPSModel
+    optimizer: torch.optim.Optimizer
+    images: Tensor
+    labels: dict[str, Tensor]
+
+    def select(self) -> Selection:
+        source = ImagePatches(self.images, self.config.patches.size, self.config.patches.step)
+        scan_bf16, _ = self.config.optimisation.bf16_on(self.images.device.type)
+        with evaluating(self.model), bf16_autocast(self.images.device, scan_bf16):
+            return self.model.select(source)
+
+    def step(self) -> float:
+        self.model.train()
+        return train_step(self.model, self.optimizer, self.images, self.labels, self.config)[0]
 
 
-def release_free_memory() -> bool:
-    """Hand the heap's free pages back to the system (glibc ``malloc_trim``), so that the pages a pass
-    touches next show up in the resident set size: glibc otherwise keeps freed tensors resident for
-    reuse, which would hide a pass's peak. False where there is no glibc."""
-    try:
-        return ctypes.CDLL("libc.so.6").malloc_trim(0) >= 0
-    except (OSError, AttributeError):
-        return False
+def build_path(config: IPSConfig, images: Tensor, labels: dict, weights: dict | None = None) -> BenchPath:
+    torch.manual_seed(0)
+    model = IPSModel(config).to(images.device)
+    if weights is not None:
+        model.load_state_dict(weights)
+    return BenchPath(config, model, build_optimizer(model, config), images, labels)
 
 
-def resident_mb() -> float:
-    """The process's current resident set size in MiB (Linux), else NaN."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def reset_cpu_peak() -> bool:
-    """Reset the kernel's peak-RSS counter (VmHWM) of this process; False where that is not possible."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def cpu_peak_mb() -> float:
-    """VmHWM (peak RSS since the last reset) in MiB where /proc has it, else getrusage's lifetime peak."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 2**10  # kB
-    except OSError:
-        pass
-    return peak_memory_mb(torch.device("cpu"))
-
-
-def selection_memory(select, device: torch.device) -> dict[str, Any]:
-    """Peak memory of one selection pass, absolute and above the memory held just before it."""
-    if device.type == "cuda":
-        synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        before = torch.cuda.memory_allocated(device) / 2**20
-        select()
-        synchronize(device)
-        peak = torch.cuda.max_memory_allocated(device) / 2**20
-        method = "torch.cuda.max_memory_allocated"
-    else:
-        gc.collect()
-        trimmed = release_free_memory()
-        before = resident_mb()
-        method = "VmHWM after /proc/self/clear_refs" if reset_cpu_peak() else "getrusage ru_maxrss (lifetime)"
-        method += ", after malloc_trim" if trimmed else ""
-        select()
-        peak = cpu_peak_mb()
+def seconds_summary(selection: list[float], step: list[float], batch_size: int) -> dict[str, Any]:
     return {
-        "selection_peak_mb": peak,
-        "selection_peak_above_start_mb": peak - before,
-        "memory_method": method,
+        "selection_seconds_per_batch": statistics.median(selection),
+        "selection_images_per_second": batch_size / statistics.median(selection),
+        "train_step_seconds_per_batch": statistics.median(step),
+        "train_step_images_per_second": batch_size / statistics.median(step),
+        "selection_seconds_all": selection,
+        "train_step_seconds_all": step,
+    }
+
+
+def memory_summary(path: BenchPath, device: torch.device) -> dict[str, Any]:
+    return peak_memory(path.select, device, "selection") | peak_memory(path.step, device, "train_step")
+
+
+def compare(fast: BenchPath, plain: BenchPath) -> dict[str, Any]:
+    """Selections and first training-step losses of the two paths from the same weights."""
+    chosen, reference = fast.select().indices, plain.select().indices  # [B, M] each
+    losses = {}
+    for name, path in (("fast", fast), ("plain", plain)):
+        torch.manual_seed(1)  # the same dropout masks
+        losses[name] = path.step()
+    return {
+        "same_indices": bool(torch.equal(chosen.cpu(), reference.cpu())),
+        "same_index_sets": bool(torch.equal(chosen.sort(1).values.cpu(), reference.sort(1).values.cpu())),
+        "first_step_loss": losses,
     }
 
 
 # ------------------------------------------------------------------------------------------ one size
 
 
-def bench_canvas(
-    canvas: int, batch_size: int, repeats: int, device: torch.device, bf16: bool, warm_up: bool
-) -> dict[str, Any]:
-    config = bench_config(canvas, batch_size, bf16)
+def bench_canvas(canvas: int, args: argparse.Namespace, device: torch.device, warm_up: bool) -> dict:
+    config = bench_config(canvas, args.batch_size, args.bf16, args.digit_size, args.noise_count)
     images, labels = batch_of_canvases(config, device)
-    torch.manual_seed(0)
-    model = IPSModel(config).to(device)
-    optimizer = build_optimizer(model, config)
-
-    def select() -> None:
-        source = ImagePatches(images, config.patches.size, config.patches.step)
-        with (
-            evaluating(model),
-            torch.autocast(device.type, torch.bfloat16, enabled=bf16 and device.type == "cuda"),
-        ):
-            model.select(source)
-
-    def step() -> None:
-        model.train()
-        train_step(model, optimizer, images, labels, config)
-
-    if warm_up:  # allocator, cuDNN autotuning, lazy initialisation: the chunk shapes do not depend on N
-        select()
-        step()
-    memory = selection_memory(select, device)
-    selection_seconds = timed(select, device, repeats)
-    step_seconds = timed(step, device, repeats)
-    return {
+    fast = build_path(config, images, labels)
+    paths = {"fast": fast}
+    if args.baseline:
+        paths["plain"] = build_path(override(config, PLAIN), images, labels, fast.model.state_dict())
+    result: dict[str, Any] = {
         "canvas": canvas,
         "patches": config.number_of_patches,
-        "selection_seconds_per_batch": statistics.median(selection_seconds),
-        "selection_images_per_second": batch_size / statistics.median(selection_seconds),
-        "train_step_seconds_per_batch": statistics.median(step_seconds),
-        "train_step_images_per_second": batch_size / statistics.median(step_seconds),
-        "selection_seconds_all": selection_seconds,
-        "train_step_seconds_all": step_seconds,
-        **memory,
+        "blank_fraction": blank_fraction(images, config),
     }
+    if args.baseline:
+        result |= compare(fast, paths["plain"])
+    if warm_up:  # allocator, cuDNN autotuning, lazy initialisation: the chunk shapes do not depend on N
+        for path in paths.values():
+            path.select()
+            path.step()
+    memory = {name: memory_summary(path, device) for name, path in paths.items()}
+    seconds: dict[str, dict[str, list[float]]] = {name: {"select": [], "step": []} for name in paths}
+    for _ in range(args.repeats):  # alternate, so that both paths see the same load
+        for name in reversed(paths):  # plain first
+            seconds[name]["select"] += timed(paths[name].select, device, 1)
+    for _ in range(args.repeats):
+        for name in reversed(paths):
+            seconds[name]["step"] += timed(paths[name].step, device, 1)
+    summaries = {
+        name: seconds_summary(seconds[name]["select"], seconds[name]["step"], args.batch_size) | memory[name]
+        for name in paths
+    }
+    result |= summaries["fast"]
+    if args.baseline:
+        plain = summaries["plain"]
+        result["baseline"] = plain
+        result["speedup"] = {
+            "selection": plain["selection_seconds_per_batch"] / result["selection_seconds_per_batch"],
+            "train_step": plain["train_step_seconds_per_batch"] / result["train_step_seconds_per_batch"],
+        }
+    return result
+
+
+def describe(result: dict[str, Any]) -> str:
+    line = (
+        f"canvas {result['canvas']} (N={result['patches']}, {100 * result['blank_fraction']:.0f}% blank):"
+        f" selection {result['selection_seconds_per_batch']:.3f} s,"
+        f" train step {result['train_step_seconds_per_batch']:.3f} s per batch,"
+        f" selection peak +{result['selection_peak_above_start_mb']:.0f} MiB"
+    )
+    if "baseline" in result:
+        plain, speedup = result["baseline"], result["speedup"]
+        line += (
+            f"; plain: selection {plain['selection_seconds_per_batch']:.3f} s, train step"
+            f" {plain['train_step_seconds_per_batch']:.3f} s,"
+            f" peak +{plain['selection_peak_above_start_mb']:.0f} MiB; speed-up: selection {speedup['selection']:.2f}x, train step {speedup['train_step']:.2f}x;"
+            f" same indices: {result['same_indices']} (same sets: {result['same_index_sets']})"
+        )
+    return line
 
 
 def machine(device: torch.device) -> dict[str, Any]:
@@ -216,7 +243,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="timed repeats per measurement, median reported (default 3 on cuda, 1 on cpu)",
     )
     p.add_argument("--canvases", type=int, nargs="+", default=list(CANVASES), help="canvas sides in pixels")
-    p.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA only)")
+    p.add_argument("--digit-size", type=int, default=28, help="digit side in pixels (Table 4: 84)")
+    p.add_argument("--noise-count", type=int, default=800, help="noise curves per canvas (Table 4: 400)")
+    p.add_argument(
+        "--bf16",
+        nargs="?",
+        const="scan_and_step",
+        default="auto",
+        choices=BF16_MODES,
+        help="bf16 autocast of the fast path (default auto: on CUDA, off on CPU; --bf16 alone: both)",
+    )
+    p.add_argument("--baseline", action="store_true", help="also run the plain path, alternating")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
     return p.parse_args(argv)
 
@@ -232,23 +269,21 @@ def main(argv: list[str] | None = None) -> int:
             print("error: --threads must be >= 1", file=sys.stderr)
             return 2
         torch.set_num_threads(args.threads)
-    batch_size = args.batch_size or (16 if device.type == "cuda" else 1)
-    repeats = args.repeats or (3 if device.type == "cuda" else 1)
-    if batch_size < 1 or repeats < 1 or min(args.canvases) < 50:
+    args.batch_size = args.batch_size or (16 if device.type == "cuda" else 1)
+    args.repeats = args.repeats or (3 if device.type == "cuda" else 1)
+    if args.batch_size < 1 or args.repeats < 1 or min(args.canvases) < 50:
         print("error: --batch-size and --repeats must be >= 1 and canvases >= 50 pixels", file=sys.stderr)
+        return 2
+    try:
+        bench_config(min(args.canvases), args.batch_size, args.bf16, args.digit_size, args.noise_count)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     results = []
     for number, canvas in enumerate(args.canvases):
-        result = bench_canvas(canvas, batch_size, repeats, device, args.bf16, warm_up=number == 0)
-        results.append(result)
-        print(
-            f"canvas {canvas} (N={result['patches']}):"
-            f" selection {result['selection_images_per_second']:.2f} img/s,"
-            f" train step {result['train_step_images_per_second']:.2f} img/s,"
-            f" selection peak {result['selection_peak_mb']:.0f} MiB"
-            f" (+{result['selection_peak_above_start_mb']:.0f} MiB)",
-            flush=True,
-        )
+        results.append(bench_canvas(canvas, args, device, warm_up=number == 0))
+        print(describe(results[-1]), flush=True)
+    config = bench_config(args.canvases[0], args.batch_size, args.bf16, args.digit_size, args.noise_count)
     report = {
         "setting": {
             "dataset": "megapixel_mnist (generated, training split, bezier noise)",
@@ -258,10 +293,14 @@ def main(argv: list[str] | None = None) -> int:
             "encoder": "resnet18, 2 stages",
             "embedding_dim": 128,
             "tasks": 4,
-            "bf16": bool(args.bf16 and device.type == "cuda"),
+            "bf16": args.bf16,
+            "bf16_scan_and_step": list(config.optimisation.bf16_on(device.type)),
+            "digit_size": args.digit_size,
+            "noise_count": args.noise_count,
+            "plain_path": PLAIN if args.baseline else None,
         },
-        "batch_size": batch_size,
-        "repeats": repeats,
+        "batch_size": args.batch_size,
+        "repeats": args.repeats,
         "machine": machine(device),
         "results": results,
     }

@@ -8,6 +8,9 @@ ImageNet weights (``pretrained=True``) come from torchvision's cache (``torch.hu
 i.e. ``$TORCH_HOME/hub/checkpoints``); where they are not cached and cannot be downloaded,
 ``PretrainedWeightsUnavailable`` says where to put the file by hand. A 1-channel stem built from
 pretrained weights sums the RGB filters, so a grey image gives the response of the same image in colour.
+
+With ``encoder.channels_last`` the trunk's weights and its input are kept in channels-last memory format,
+which oneDNN and cuDNN run faster; the results are the same to float rounding, not to the last bit.
 """
 
 from __future__ import annotations
@@ -150,14 +153,28 @@ class PatchEncoder(nn.Module):
             else nn.Linear(self.trunk_channels, embedding_dim)
         )
         self.embedding_dim = embedding_dim
+        self.channels_last = encoder.channels_last
+        if self.channels_last:
+            self.trunk.to(memory_format=torch.channels_last)  # 4-D weights [out, in, k, k] only
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Patches [n, C, P, P] -> embeddings [n, D]."""
+    def features(self, x: Tensor) -> Tensor:
+        """Patches [n, C, P, P] -> pooled trunk features [n, trunk_channels], before the projection.
+
+        In eval mode each patch's features depend on that patch alone, to the last bit; the projection
+        (a matrix product) may round a row differently with the number of rows, so the selection pass's
+        blank-patch reuse applies it to whole chunks, as the plain pass does.
+        """
         if x.dim() != 4 or x.shape[1] != self.input_channels:
             raise ValueError(
                 f"PatchEncoder expects patches [n, {self.input_channels}, P, P], got shape {tuple(x.shape)}; "
                 "flatten the batch and patch dims first (patches.flatten(0, 1))"
             )
+        # One memory layout whatever the patches' source gave (oneDNN rounds differently per layout).
+        layout = torch.channels_last if self.channels_last else torch.contiguous_format
+        x = x.contiguous(memory_format=layout)  # same shape; a no-op where the layout is already right
         features = self.trunk(x)  # [n, trunk_channels, h, w]
-        pooled = self.pool(features).flatten(1)  # [n, trunk_channels, 1, 1] -> [n, trunk_channels]
-        return self.projection(pooled)  # [n, D]
+        return self.pool(features).flatten(1)  # [n, trunk_channels, 1, 1] -> [n, trunk_channels]
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Patches [n, C, P, P] -> embeddings [n, D]."""
+        return self.projection(self.features(x))  # [n, D]

@@ -98,6 +98,12 @@ class IPSModel(nn.Module):
         flat = patches.to(self.device).flatten(0, 1)  # [B*K, C, P, P]
         return self.encoder(flat).view(batch, count, -1)  # [B*K, D] -> [B, K, D]
 
+    def embed_features(self, patches: Tensor) -> Tensor:
+        """Patches [B, K, C, P, P] -> trunk features [B, K, F] before the encoder's projection."""
+        batch, count = patches.shape[:2]
+        flat = patches.to(self.device).flatten(0, 1)  # [B*K, C, P, P]
+        return self.encoder.features(flat).view(batch, count, -1)  # [B*K, F] -> [B, K, F]
+
     def score(self, embeddings: Tensor, positions: Tensor) -> Tensor:
         """Selection scores [B, K] of embeddings [B, K, D] at grid indices ``positions`` [B, K]."""
         return self.aggregator.scores(embeddings, positions.to(embeddings.device))
@@ -107,18 +113,22 @@ class IPSModel(nn.Module):
     ) -> Selection:
         """The IPS pass over ``source`` (see ``ips.selection.select_patches``), without gradients.
 
-        Call it inside ``evaluating(model)``: batch norm and dropout must not act on the scan.
+        Call it inside ``evaluating(model)``: batch norm and dropout must not act on the scan (and the
+        reuse of blank patches' embeddings, ``selection.reuse_blank_patches``, is exact only there).
         """
         selection = self.config.selection
+        reuse = selection.reuse_blank_patches
         return select_patches(
             source,
-            embed=self.embed,
+            embed=self.embed_features if reuse else self.embed,
+            project=self.encoder.projection if reuse else None,
             score=self.score,
             memory_size=selection.memory_size,
             iteration_size=selection.iteration_size,
             shuffle=selection.shuffle,
             generator=generator,
             return_all_scores=return_all_scores,
+            reuse_blank_patches=selection.reuse_blank_patches,
         )
 
     def forward(self, patches: Tensor, positions: Tensor | None = None) -> dict[str, Tensor]:

@@ -124,9 +124,8 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def autocast(config: IPSConfig, device: torch.device) -> torch.autocast:
-    """bf16 autocast on CUDA when ``config.optimisation.bf16``; a no-op otherwise."""
-    enabled = device.type == "cuda" and config.optimisation.bf16
+def bf16_autocast(device: torch.device, enabled: bool) -> torch.autocast:
+    """bf16 autocast on ``device`` when ``enabled``; a no-op otherwise."""
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
@@ -201,11 +200,16 @@ class MetricTally:
 def forward(
     model: nn.Module, images: Tensor, config: IPSConfig, generator: torch.Generator | None
 ) -> dict[str, Tensor]:
-    """Selection (no grad, eval mode) then the model on the selected patches -> logits per task."""
+    """Selection (no grad, eval mode) then the model on the selected patches -> logits per task.
+
+    Each part runs under bf16 autocast where ``config.optimisation.bf16`` says so for this device.
+    """
     source = ImagePatches(images, config.patches.size, config.patches.step)
-    with evaluating(model):
+    scan_bf16, step_bf16 = config.optimisation.bf16_on(images.device.type)
+    with evaluating(model), bf16_autocast(images.device, scan_bf16):
         selection = model.select(source, generator=generator)
-    return model(selection.patches, selection.indices)  # task -> [B, classes]
+    with bf16_autocast(images.device, step_bf16):
+        return model(selection.patches, selection.indices)  # task -> [B, classes]
 
 
 def mean_loss(logits: dict[str, Tensor], labels: dict[str, Tensor], config: IPSConfig):
@@ -240,8 +244,7 @@ def train_step(
     Returns (the mean loss, logits per task, losses per task); raises ``NonFiniteLossError`` before the
     update when the loss is NaN or infinite.
     """
-    with autocast(config, images.device):
-        logits = forward(model, images, config, generator)
+    logits = forward(model, images, config, generator)
     loss, losses = mean_loss(logits, labels, config)
     value = check_finite(loss, losses, where)
     optimizer.zero_grad(set_to_none=True)
@@ -317,8 +320,7 @@ def evaluate(
     with evaluating(model):
         for images, labels in tqdm(loader, desc="validation", disable=not progress, leave=False):
             images, labels = to_device(images, labels, device)
-            with autocast(config, device):
-                logits = forward(model, images, config, generator)
+            logits = forward(model, images, config, generator)
             _, losses = mean_loss(logits, labels, config)
             tally.add(logits, labels, {name: item.item() for name, item in losses.items()})
     return tally.summary("val")

@@ -8,6 +8,11 @@ Patch ``n`` sits at grid row ``n // columns`` and column ``n % columns``, its to
 ``(row * stride, column * stride)``. Where the grid does not tile the image (patch 75 on 1200x1600),
 it still covers the whole image: the last row and column run past the border and the missing pixels
 read as zero (zero padding at the bottom and right, never cropping). See ``ips.config.patch_grid_shape``.
+
+Both sources also answer, for the selection pass's blank-patch reuse (``ips.blank_patches``):
+``take_pairs(batch_index, patch_index)``, patches of several images as one flat batch [n, C, P, P]; and
+``constant_fills()``, which patches hold one value per channel and that value ([B, N] and [B, N, C]),
+computed in one pass over the image without cutting a patch.
 """
 
 from __future__ import annotations
@@ -40,7 +45,12 @@ class ImagePatches:
         self.images = images
         self.batch_size = batch
         self.channels = channels
-        self.offsets = torch.arange(self.size, device=images.device)  # [P]
+        # Every patch as a strided view of the image, nothing copied: [B, rows, cols, C, P, P].
+        sb, sc, sh, sw = images.stride()
+        self.grid = images.as_strided(
+            (batch, self.rows, self.columns, channels, self.size, self.size),
+            (sb, self.stride * sh, self.stride * sw, sc, sh, sw),
+        )
 
     @property
     def num_patches(self) -> int:
@@ -59,14 +69,21 @@ class ImagePatches:
         if indices.dim() == 1:
             indices = indices.unsqueeze(0).expand(self.batch_size, -1)
         indices = indices.to(self.images.device)
+        batch = torch.arange(self.batch_size, device=self.images.device).unsqueeze(1)  # [B, 1]
         rows, cols = self.positions(indices)  # [B, k] each
-        ys = (rows * self.stride).unsqueeze(-1) + self.offsets  # [B, k, P]
-        xs = (cols * self.stride).unsqueeze(-1) + self.offsets  # [B, k, P]
-        batch = torch.arange(self.batch_size, device=self.images.device).view(-1, 1, 1, 1)  # [B, 1, 1, 1]
-        # Advanced indexing with the channel slice in the middle puts the broadcast index dims first:
-        # images[b, :, y, x] with index shapes [B,1,1,1], [B,k,P,1], [B,k,1,P] -> [B, k, P, P, C].
-        patches = self.images.permute(0, 2, 3, 1)[batch, ys.unsqueeze(-1), xs.unsqueeze(-2)]
-        return patches.permute(0, 1, 4, 2, 3)  # [B, k, C, P, P]
+        return self.grid[batch, rows, cols]  # [B, k, C, P, P]: whole rows of P pixels copied at once
+
+    def take_pairs(self, batch_index: Tensor, patch_index: Tensor) -> Tensor:
+        """Patch ``patch_index[i]`` of image ``batch_index[i]`` for each i: [n], [n] -> [n, C, P, P]."""
+        rows, cols = self.positions(patch_index.to(self.images.device))  # [n] each
+        return self.grid[batch_index.to(self.images.device), rows, cols]  # [n, C, P, P]
+
+    def constant_fills(self) -> tuple[Tensor, Tensor]:
+        """(constant [B, N] bool: the patch holds one value per channel, fills [B, N, C]: that value)."""
+        low = self.grid.amin(dim=(-2, -1))  # [B, rows, cols, C]
+        high = self.grid.amax(dim=(-2, -1))  # [B, rows, cols, C]
+        constant = (low == high).all(dim=-1)  # [B, rows, cols]; a NaN anywhere makes a patch non-constant
+        return constant.flatten(1), low.flatten(1, 2)  # [B, N], [B, N, C]
 
     def chunks(self, chunk_size: int) -> Iterator[tuple[Tensor, Tensor]]:
         """Patches in index order, ``chunk_size`` at a time: yields (indices [k], patches [B, k, C, P, P])."""
@@ -104,3 +121,19 @@ class TensorPatches:
         indices = indices.to(self.patches.device)
         gather = indices.view(*indices.shape, 1, 1, 1).expand(-1, -1, *self.patches.shape[2:])
         return torch.gather(self.patches, 1, gather)  # [B, k, C, P, P]
+
+    def take_pairs(self, batch_index: Tensor, patch_index: Tensor) -> Tensor:
+        """Patch ``patch_index[i]`` of image ``batch_index[i]`` for each i: [n], [n] -> [n, C, P, P]."""
+        device = self.patches.device
+        return self.patches[batch_index.to(device), patch_index.to(device)]  # [n, C, P, P]
+
+    def constant_fills(self) -> tuple[Tensor, Tensor]:
+        """(constant [B, N] bool, fills [B, N, C]), as ``ImagePatches.constant_fills``."""
+        return constant_fills(self.patches)
+
+
+def constant_fills(patches: Tensor) -> tuple[Tensor, Tensor]:
+    """Patches [B, k, C, P, P] -> (constant [B, k] bool: one value per channel, fills [B, k, C])."""
+    low = patches.amin(dim=(-2, -1))  # [B, k, C]
+    high = patches.amax(dim=(-2, -1))  # [B, k, C]
+    return (low == high).all(dim=-1), low  # [B, k], [B, k, C]
