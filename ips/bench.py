@@ -211,7 +211,8 @@ def describe(result: dict[str, Any]) -> str:
         line += (
             f"; plain: selection {plain['selection_seconds_per_batch']:.3f} s, train step"
             f" {plain['train_step_seconds_per_batch']:.3f} s,"
-            f" peak +{plain['selection_peak_above_start_mb']:.0f} MiB; speed-up: selection {speedup['selection']:.2f}x, train step {speedup['train_step']:.2f}x;"
+            f" peak +{plain['selection_peak_above_start_mb']:.0f} MiB;"
+            f" speed-up: selection {speedup['selection']:.2f}x, train step {speedup['train_step']:.2f}x;"
             f" same indices: {result['same_indices']} (same sets: {result['same_index_sets']})"
         )
     return line
