@@ -7,8 +7,8 @@
 
 On generated training canvases (default 1500, 3000 and 6000 pixels: N = 900, 3,600 and 14,400 patches
 of 50x50; memory 100, iteration 100; ResNet-18 trunk with 2 stages, embedding 128, the 4 tasks) it
-measures, per canvas size, for the fast path (the config's defaults: blank-patch reuse, channels-last,
-bf16 as ``--bf16`` says):
+measures, per canvas size, for the fast path (the config's defaults: blank-patch reuse, inference mode;
+channels-last with ``--channels-last``, bf16 as ``--bf16`` says):
 
 - the selection pass (eval mode, no grad) and a full training step (selection + forward + backward +
   AdamW step), in seconds per batch and images per second (median of ``--repeats``);
@@ -20,12 +20,12 @@ on the same batch, runs one training step of each from the same weights and drop
 the two alternately (plain, fast, plain, fast, ...), so that both see the same machine load.
 
 JSON (the contract other tools read; only keys are added over time):
-``setting`` (dataset, patch_size, memory_size, iteration_size, encoder, embedding_dim, tasks, bf16,
-digit_size, noise_count), ``batch_size``, ``repeats``, ``machine``, and ``results``: one object per canvas
-with ``canvas``, ``patches``, ``blank_fraction``, ``selection_seconds_per_batch``,
-``selection_images_per_second``, ``train_step_seconds_per_batch``, ``train_step_images_per_second``,
-``selection_seconds_all``, ``train_step_seconds_all``, ``selection_peak_mb``,
-``selection_peak_above_start_mb``, ``train_step_peak_mb``, ``train_step_peak_above_start_mb``,
+``setting`` (dataset, patch_size, memory_size, iteration_size, encoder, embedding_dim, tasks, bf16 (the
+mode), bf16_scan_and_step, channels_last, digit_size, noise_count, plain_path), ``batch_size``,
+``repeats``, ``machine``, and ``results``: one object per canvas with ``canvas``, ``patches``,
+``blank_fraction``, ``selection_seconds_per_batch``, ``selection_images_per_second``,
+``train_step_seconds_per_batch``, ``train_step_images_per_second``, ``selection_seconds_all``, ``train_step_seconds_all``,
+``selection_peak_mb``, ``selection_peak_above_start_mb``, ``train_step_peak_mb``, ``train_step_peak_above_start_mb``,
 ``memory_method`` (all of the fast path); with ``--baseline`` also ``baseline`` (the same keys for the
 plain path), ``speedup`` (``selection`` and ``train_step``: plain seconds over fast seconds, medians),
 ``same_indices`` (the same patches in the same order), ``same_index_sets`` and ``first_step_loss``
@@ -60,8 +60,19 @@ CANVASES = (1500, 3000, 6000)  # N = 900, 3,600, 14,400 patches of 50x50
 PLAIN = {"selection.reuse_blank_patches": False, "encoder.channels_last": False, "optimisation.bf16": "off"}
 
 
+def args_config(args: argparse.Namespace, canvas: int) -> IPSConfig:
+    return bench_config(
+        canvas, args.batch_size, args.bf16, args.digit_size, args.noise_count, args.channels_last
+    )
+
+
 def bench_config(
-    canvas: int, batch_size: int, bf16: str, digit_size: int = 28, noise_count: int = 800
+    canvas: int,
+    batch_size: int,
+    bf16: str,
+    digit_size: int = 28,
+    noise_count: int = 800,
+    channels_last: bool = False,
 ) -> IPSConfig:
     """The paper's Megapixel MNIST setting on a ``canvas`` x ``canvas`` image (the fast path)."""
     return override(
@@ -77,6 +88,7 @@ def bench_config(
             "optimisation.batch_size": batch_size,
             "optimisation.warmup_epochs": 0,
             "optimisation.bf16": bf16,
+            "encoder.channels_last": channels_last,
             "patches.size": 50,
             "selection.memory_size": 100,
             "selection.iteration_size": 100,
@@ -159,7 +171,7 @@ def compare(fast: BenchPath, plain: BenchPath) -> dict[str, Any]:
 
 
 def bench_canvas(canvas: int, args: argparse.Namespace, device: torch.device, warm_up: bool) -> dict:
-    config = bench_config(canvas, args.batch_size, args.bf16, args.digit_size, args.noise_count)
+    config = args_config(args, canvas)
     images, labels = batch_of_canvases(config, device)
     fast = build_path(config, images, labels)
     paths = {"fast": fast}
@@ -254,6 +266,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=BF16_MODES,
         help="bf16 autocast of the fast path (default auto: on CUDA, off on CPU; --bf16 alone: both)",
     )
+    p.add_argument("--channels-last", action="store_true", help="the fast path's encoder in channels-last")
     p.add_argument("--baseline", action="store_true", help="also run the plain path, alternating")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
     return p.parse_args(argv)
@@ -276,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --batch-size and --repeats must be >= 1 and canvases >= 50 pixels", file=sys.stderr)
         return 2
     try:
-        bench_config(min(args.canvases), args.batch_size, args.bf16, args.digit_size, args.noise_count)
+        args_config(args, min(args.canvases))
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -284,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     for number, canvas in enumerate(args.canvases):
         results.append(bench_canvas(canvas, args, device, warm_up=number == 0))
         print(describe(results[-1]), flush=True)
-    config = bench_config(args.canvases[0], args.batch_size, args.bf16, args.digit_size, args.noise_count)
+    config = args_config(args, args.canvases[0])
     report = {
         "setting": {
             "dataset": "megapixel_mnist (generated, training split, bezier noise)",
@@ -296,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             "tasks": 4,
             "bf16": args.bf16,
             "bf16_scan_and_step": list(config.optimisation.bf16_on(device.type)),
+            "channels_last": args.channels_last,
             "digit_size": args.digit_size,
             "noise_count": args.noise_count,
             "plain_path": PLAIN if args.baseline else None,
