@@ -27,7 +27,8 @@ mode), bf16_scan_and_step, channels_last, digit_size, noise_count, plain_path), 
 ``train_step_seconds_per_batch``, ``train_step_images_per_second``, ``selection_seconds_all``,
 ``train_step_seconds_all``, ``selection_peak_mb``, ``selection_peak_above_start_mb``,
 ``train_step_peak_mb``, ``train_step_peak_above_start_mb``, ``memory_method`` (all of the fast path);
-with ``--baseline`` also ``baseline`` (the same keys for the plain path), ``speedup`` (``selection`` and ``train_step``: plain seconds over fast seconds, medians),
+with ``--baseline`` also ``baseline`` (the same keys for the plain path), ``speedup`` (``selection``
+and ``train_step``: plain seconds over fast seconds, medians),
 ``same_indices`` (the same patches in the same order), ``same_index_sets`` and ``first_step_loss``
 (``fast``, ``plain``). This is a benchmark, not a test: nothing is asserted.
 """
