@@ -17,7 +17,8 @@ channels-last with ``--channels-last``, bf16 as ``--bf16`` says):
 ``--baseline`` also builds the plain path (``PLAIN``: no blank-patch reuse, default memory format, fp32,
 as the code ran before the fast path) with the same weights, checks that both select the same patches
 on the same batch, runs one training step of each from the same weights and dropout masks, then times
-the two alternately (plain, fast, plain, fast, ...), so that both see the same machine load.
+the two interleaved (plain selection, fast selection, plain step, fast step, and again), so that both see
+the same machine load.
 
 JSON (the contract other tools read; only keys are added over time):
 ``setting`` (dataset, patch_size, memory_size, iteration_size, encoder, embedding_dim, tasks, bf16 (the
@@ -191,12 +192,10 @@ def bench_canvas(canvas: int, args: argparse.Namespace, device: torch.device, wa
             path.step()
     memory = {name: memory_summary(path, device) for name, path in paths.items()}
     seconds: dict[str, dict[str, list[float]]] = {name: {"select": [], "step": []} for name in paths}
-    for _ in range(args.repeats):  # alternate, so that both paths see the same load
-        for name in reversed(paths):  # plain first
-            seconds[name]["select"] += timed(paths[name].select, device, 1)
-    for _ in range(args.repeats):
-        for name in reversed(paths):
-            seconds[name]["step"] += timed(paths[name].step, device, 1)
+    for _ in range(args.repeats):  # interleaved, so that both paths see the same load
+        for kind in ("select", "step"):
+            for name in reversed(paths):  # plain first
+                seconds[name][kind] += timed(getattr(paths[name], kind), device, 1)
     summaries = {
         name: seconds_summary(seconds[name]["select"], seconds[name]["step"], args.batch_size) | memory[name]
         for name in paths

@@ -1,59 +1,115 @@
 """A rough cost estimate of a plan, for ``--dry-run``: encoder multiply-accumulates and wall time.
 
 The patch encoder dominates IPS's compute: every epoch it embeds all N patches of every canvas without
-gradients (selection), then the M kept patches again with gradients (about 3x a forward pass). The
-estimate counts the convolutions of the ResNet trunk analytically and divides by a throughput measured
-on this project's machines (``CPU_MACS_PER_CORE_SECOND``, ``GPU_MACS_PER_SECOND``); canvas rendering,
-the aggregator and Ray's overhead per trial (a few seconds) are left out, so take it as an order of
-magnitude, not a promise.
+gradients (selection), then the M kept patches again with gradients. On CPUs the time comes from
+per-patch costs measured by ``python -m ips.bench_costs`` (``encoder_costs.json`` beside this file: scan
+and training seconds per patch for each encoder depth and patch size, interpolated in the patch size,
+and the selection pass's work outside the encoder per image), so it assumes every patch is encoded: with
+blank-patch reuse on (the default) a Megapixel MNIST epoch is cheaper by about its blank fraction
+(71% of the patches at Table 4's setting). On GPUs it divides the multiply-accumulates, counted
+analytically, by an assumed throughput (``GPU_MACS_PER_SECOND``, not measured). Canvas rendering and
+Ray's overhead per trial are estimated by constants; take the result as an order of magnitude.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
-from ips.config import IPSConfig
+from ips.config import IPSConfig, override
 
-# Encoder throughput. CPU: one epoch of cpu-profile trials (one torch thread) ran at 7 to 10 GMAC/s on
-# a 2-core machine shared with other jobs (load 5); 12 GMAC/s is assumed for a core of its own.
+CALIBRATION_FILE = Path(__file__).with_name("encoder_costs.json")  # python -m ips.bench_costs writes it
 # GPU: an assumption for an H100-class card at batch 16 (not measured on this project's machines yet).
-CPU_MACS_PER_CORE_SECOND = 12e9
 GPU_MACS_PER_SECOND = 8e12
 RAY_SECONDS_PER_TRIAL = 6.0  # start-up of a trial process, imports, the datasets, the attention map
 RAY_START_SECONDS = 30.0  # ray.init, the MLflow store, Ray's shutdown (measured 25 to 45 s on 2 cores)
 
-# (channels, blocks) of the ResNet-18 stages; ResNet-50 is counted as ResNet-18 x BOTTLENECK_FACTOR.
+# (channels, blocks) of the ResNet-18 stages; (width, output channels, blocks) of the ResNet-50 ones.
 RESNET18_STAGES = ((64, 2), (128, 2), (256, 2), (512, 2))
-BOTTLENECK_FACTOR = 2.3
+RESNET50_STAGES = ((64, 256, 3), (128, 512, 4), (256, 1024, 6), (512, 2048, 3))
 
 
 def conv_out(size: int, stride: int) -> int:
     return math.ceil(size / stride)
 
 
-def encoder_macs(config: IPSConfig) -> float:
-    """Multiply-accumulates of the encoder on one patch (stem and the kept residual stages)."""
-    size, channels = config.patches.size, config.encoder.input_channels
+def _stem_macs(size: int, channels: int) -> tuple[float, int]:
+    """MACs of the 7x7 stride-2 stem conv and the side of the map after the max pool."""
     side = conv_out(size, 2)
-    macs = side * side * 7 * 7 * channels * 64  # stem conv, stride 2
-    side = conv_out(side, 2)  # max pool
-    width = 64
-    for stage, (out, blocks) in enumerate(RESNET18_STAGES[: config.encoder.stages]):
+    return side * side * 7 * 7 * channels * 64, conv_out(side, 2)
+
+
+def _resnet18_macs(side: int, stages: int) -> tuple[float, int]:
+    macs, width = 0.0, 64
+    for stage, (out, blocks) in enumerate(RESNET18_STAGES[:stages]):
         if stage > 0:
             side = conv_out(side, 2)
             macs += side * side * width * out  # 1x1 downsample of the shortcut
         macs += side * side * 9 * width * out  # first conv of the stage
         macs += side * side * 9 * out * out * (2 * blocks - 1)  # the others
         width = out
-    factor = BOTTLENECK_FACTOR if config.encoder.architecture == "resnet50" else 1.0
-    return macs * factor + width * config.aggregator.embedding_dim
+    return macs, width
+
+
+def _resnet50_macs(side: int, stages: int) -> tuple[float, int]:
+    macs, width = 0.0, 64
+    for stage, (inner, out, blocks) in enumerate(RESNET50_STAGES[:stages]):
+        for block in range(blocks):
+            stride = 2 if stage > 0 and block == 0 else 1
+            area_in, side = side * side, conv_out(side, stride)
+            macs += area_in * width * inner  # 1x1 reduce (torchvision puts the stride on the 3x3)
+            macs += side * side * 9 * inner * inner  # 3x3
+            macs += side * side * inner * out  # 1x1 expand
+            if block == 0:
+                macs += side * side * width * out  # 1x1 projection of the shortcut
+            width = out
+    return macs, width
+
+
+def encoder_macs(config: IPSConfig) -> float:
+    """Multiply-accumulates of the encoder on one patch (stem, the kept residual stages, projection)."""
+    stem, side = _stem_macs(config.patches.size, config.encoder.input_channels)
+    trunk = _resnet50_macs if config.encoder.architecture == "resnet50" else _resnet18_macs
+    macs, width = trunk(side, config.encoder.stages)
+    return stem + macs + width * config.aggregator.embedding_dim
+
+
+@cache
+def calibration() -> dict:
+    """The measured per-patch costs (``encoder_costs.json``)."""
+    return json.loads(CALIBRATION_FILE.read_text())
+
+
+def _interpolated(points: dict[str, float], size: int) -> float:
+    """Log-log interpolation of cost against patch side (extrapolated from the nearest two points)."""
+    sizes = sorted(int(key) for key in points)
+    low = max([s for s in sizes[:-1] if s <= size] or [sizes[0]])
+    high = sizes[sizes.index(low) + 1]
+    slope = math.log(points[str(high)] / points[str(low)]) / math.log(high / low)
+    return points[str(low)] * (size / low) ** slope
+
+
+def seconds_per_patch(config: IPSConfig, kind: str) -> float:
+    """Measured seconds per patch on one core: ``kind`` "scan" (selection) or "train" (forward+backward).
+
+    Depths not measured (ResNet-50) are scaled from ResNet-18 of the same depth by their counted MACs.
+    """
+    table = calibration()["seconds_per_patch"][f"resnet18-{config.encoder.stages}"]
+    seconds = _interpolated({size: costs[kind] for size, costs in table.items()}, config.patches.size)
+    if config.encoder.architecture != "resnet18":
+        resnet18 = encoder_macs(override(config, {"encoder.architecture": "resnet18"}))
+        seconds *= encoder_macs(config) / resnet18
+    return seconds
 
 
 @dataclass(frozen=True)
 class TrialCost:
     macs: float  # encoder multiply-accumulates of the whole trial
     patches_per_image: int
+    cpu_seconds: float  # on one core, from the measured per-patch costs (every patch encoded)
 
 
 def trial_cost(config: IPSConfig) -> TrialCost:
@@ -65,16 +121,30 @@ def trial_cost(config: IPSConfig) -> TrialCost:
     val = getattr(data, "validation_canvases", None)
     if train is None:  # traffic signs: about 750 images per split before the fraction
         train, val = round(750 * getattr(data, "fraction", 1.0)), 750
-    per_epoch = train * (patches + 3 * kept) + val * (patches + kept)
-    return TrialCost(per_epoch * config.optimisation.epochs * per_patch, patches)
+    epochs = config.optimisation.epochs
+    macs = (train * (patches + 3 * kept) + val * (patches + kept)) * epochs * per_patch
+    scan, step = seconds_per_patch(config, "scan"), seconds_per_patch(config, "train")
+    other = calibration()["other_per_image"] * patches / 3600  # measured at N = 3,600
+    seconds = (train * (patches * scan + kept * step) + val * (patches + kept) * scan) * epochs
+    seconds += (train + val) * epochs * other
+    return TrialCost(macs, patches, seconds)
 
 
-def wall_seconds(total_macs: float, trials: int, *, cpus: int, gpus: float, concurrent: int) -> float:
-    """Seconds for ``trials`` trials costing ``total_macs`` with ``concurrent`` of them at once."""
+def wall_seconds(
+    total_macs: float,
+    trials: int,
+    *,
+    cpus: int,
+    gpus: float,
+    concurrent: int,
+    cpu_seconds: float,
+) -> float:
+    """Seconds for ``trials`` trials costing ``total_macs`` (``cpu_seconds`` on one core) with
+    ``concurrent`` of them at once."""
     if gpus > 0:
         compute = total_macs / (GPU_MACS_PER_SECOND * min(1.0, gpus * concurrent))
     else:
-        compute = total_macs / (CPU_MACS_PER_CORE_SECOND * cpus)
+        compute = cpu_seconds / cpus
     return RAY_START_SECONDS + compute + RAY_SECONDS_PER_TRIAL * trials / max(1, concurrent)
 
 

@@ -51,16 +51,16 @@ def search_description(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def mean_search_cost(plan: Plan) -> float:
-    """The mean cost over the corners of the search space (a stand-in for the draws to come)."""
+def mean_search_cost(plan: Plan) -> tuple[float, float]:
+    """The mean cost (MACs, CPU seconds) over the corners of the search space (a stand-in for the draws)."""
     assert plan.search is not None
     fields = list(plan.search.space)
     corners = [search_corners(plan.search.space[field]) for field in fields]
     costs = [
-        trial_cost(override(plan.base, dict(zip(fields, values, strict=True)))).macs
+        trial_cost(override(plan.base, dict(zip(fields, values, strict=True))))
         for values in itertools.product(*corners)
     ]
-    return statistics.fmean(costs)
+    return statistics.fmean(c.macs for c in costs), statistics.fmean(c.cpu_seconds for c in costs)
 
 
 def plan_seconds(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> float:
@@ -71,11 +71,17 @@ def plan_seconds(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> fl
 def plan_cost(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> tuple[float, float]:
     """(encoder multiply-accumulates, estimated seconds) of the whole plan."""
     if plan.searched:
-        total = mean_search_cost(plan) * plan.number_of_trials
+        total, cpu_seconds = (value * plan.number_of_trials for value in mean_search_cost(plan))
     else:
-        total = sum(trial_cost(trial.config).macs for trial in plan.trials)
+        costs = [trial_cost(trial.config) for trial in plan.trials]
+        total, cpu_seconds = sum(c.macs for c in costs), sum(c.cpu_seconds for c in costs)
     seconds = wall_seconds(
-        total, plan.number_of_trials, cpus=int(cpus * concurrent), gpus=gpus, concurrent=concurrent
+        total,
+        plan.number_of_trials,
+        cpus=int(cpus * concurrent),
+        gpus=gpus,
+        concurrent=concurrent,
+        cpu_seconds=cpu_seconds,
     )
     return total, seconds
 
@@ -105,7 +111,8 @@ def describe(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> str:
     cost = [
         "",
         f"{plan.number_of_trials} trials; encoder work about {human_count(total)} multiply-accumulates; "
-        f"with {where}: roughly {human_seconds(seconds)} (order of magnitude; canvas rendering not counted)",
+        f"with {where}: roughly {human_seconds(seconds)} (from per-patch costs measured by "
+        "ips.bench_costs, every patch encoded; canvas rendering not counted)",
         *[f"note: {note}" for note in plan_notes(plan)],
         "dry run: nothing was started",
     ]
