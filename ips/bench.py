@@ -29,7 +29,8 @@ mode), bf16_scan_and_step, channels_last, digit_size, noise_count, plain_path), 
 ``train_step_seconds_all``, ``selection_peak_mb``, ``selection_peak_above_start_mb``,
 ``train_step_peak_mb``, ``train_step_peak_above_start_mb``, ``memory_method`` (all of the fast path);
 with ``--baseline`` also ``baseline`` (the same keys for the plain path), ``speedup`` (``selection``
-and ``train_step``: plain seconds over fast seconds, medians),
+and ``train_step``: plain seconds over fast seconds, medians; ``selection_per_pair`` and
+``train_step_per_pair``: the ratio of each interleaved pair of timings),
 ``same_indices`` (the same patches in the same order), ``same_index_sets`` and ``first_step_loss``
 (``fast``, ``plain``). This is a benchmark, not a test: nothing is asserted.
 """
@@ -204,9 +205,18 @@ def bench_canvas(canvas: int, args: argparse.Namespace, device: torch.device, wa
     if args.baseline:
         plain = summaries["plain"]
         result["baseline"] = plain
+        pairs = {
+            kind: [slow / fast for slow, fast in zip(plain[key], result[key], strict=True)]
+            for kind, key in (
+                ("selection", "selection_seconds_all"),
+                ("train_step", "train_step_seconds_all"),
+            )
+        }
         result["speedup"] = {
             "selection": plain["selection_seconds_per_batch"] / result["selection_seconds_per_batch"],
             "train_step": plain["train_step_seconds_per_batch"] / result["train_step_seconds_per_batch"],
+            "selection_per_pair": pairs["selection"],  # each timing of the plain path over the fast one's
+            "train_step_per_pair": pairs["train_step"],  # taken just after it
         }
     return result
 
