@@ -4,11 +4,12 @@ The patch encoder dominates IPS's compute: every epoch it embeds all N patches o
 gradients (selection), then the M kept patches again with gradients. On CPUs the time comes from
 per-patch costs measured by ``python -m ips.bench_costs`` (``encoder_costs.json`` beside this file: scan
 and training seconds per patch for each encoder depth and patch size, interpolated in the patch size,
-and the selection pass's work outside the encoder per image), so it assumes every patch is encoded: with
-blank-patch reuse on (the default) a Megapixel MNIST epoch is cheaper by about its blank fraction
-(71% of the patches at Table 4's setting). On GPUs it divides the multiply-accumulates, counted
-analytically, by an assumed throughput (``GPU_MACS_PER_SECOND``, not measured). Canvas rendering and
-Ray's overhead per trial are estimated by constants; take the result as an order of magnitude.
+and the selection pass's work outside the encoder per image). With blank-patch reuse on (the default)
+the scan encodes only the patches that are not blank: their share is counted on the first generated
+training canvas of the trial's Megapixel MNIST setting (traffic-sign photos have none). On GPUs it
+divides the multiply-accumulates, counted analytically, by an assumed throughput (``GPU_MACS_PER_SECOND``,
+not measured). Canvas rendering and Ray's overhead per trial are estimated by constants; take the result
+as an order of magnitude.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from functools import cache
 from pathlib import Path
 
 from ips.config import IPSConfig, override
+from ips.data.megapixel_mnist import MegapixelMNIST
+from ips.data.patches import ImagePatches
 
 CALIBRATION_FILE = Path(__file__).with_name("encoder_costs.json")  # python -m ips.bench_costs writes it
 # GPU: an assumption for an H100-class card at batch 16 (not measured on this project's machines yet).
@@ -109,7 +112,23 @@ def seconds_per_patch(config: IPSConfig, kind: str) -> float:
 class TrialCost:
     macs: float  # encoder multiply-accumulates of the whole trial
     patches_per_image: int
-    cpu_seconds: float  # on one core, from the measured per-patch costs (every patch encoded)
+    cpu_seconds: float  # on one core, from the measured per-patch costs
+
+
+@cache
+def _blank_fraction(data, size: int, stride: int) -> float:
+    if data.name != "megapixel_mnist":
+        return 0.0
+    image, _ = MegapixelMNIST.from_config(data, "train")[0]  # [1, H, W]
+    constant, _ = ImagePatches(image.unsqueeze(0), size, stride).constant_fills()  # [1, N]
+    return float(constant.float().mean())
+
+
+def blank_fraction(config: IPSConfig) -> float:
+    """The share of a canvas's patches that the scan does not encode (0 with reuse off)."""
+    if not config.selection.reuse_blank_patches:
+        return 0.0
+    return _blank_fraction(config.data, config.patches.size, config.patches.step)
 
 
 def trial_cost(config: IPSConfig) -> TrialCost:
@@ -125,7 +144,8 @@ def trial_cost(config: IPSConfig) -> TrialCost:
     macs = (train * (patches + 3 * kept) + val * (patches + kept)) * epochs * per_patch
     scan, step = seconds_per_patch(config, "scan"), seconds_per_patch(config, "train")
     other = calibration()["other_per_image"] * patches / 3600  # measured at N = 3,600
-    seconds = (train * (patches * scan + kept * step) + val * (patches + kept) * scan) * epochs
+    encoded = patches * (1.0 - blank_fraction(config)) + 1  # one blank patch per pass at most
+    seconds = (train * (encoded * scan + kept * step) + val * (encoded + kept) * scan) * epochs
     seconds += (train + val) * epochs * other
     return TrialCost(macs, patches, seconds)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ips.config import IPSConfig, override
-from study.cost import calibration, encoder_macs, seconds_per_patch, trial_cost
+from study.cost import blank_fraction, calibration, encoder_macs, seconds_per_patch, trial_cost
 
 
 def config(**changes) -> IPSConfig:
@@ -35,9 +35,20 @@ def test_resnet50_is_scaled_by_its_counted_macs():
 
 
 def test_a_trial_costs_its_epochs_of_scans_and_steps():
-    one = trial_cost(config(**{"optimisation.epochs": 1, "optimisation.warmup_epochs": 0}))
-    two = trial_cost(config(**{"optimisation.epochs": 2, "optimisation.warmup_epochs": 0}))
+    plain = {"optimisation.warmup_epochs": 0, "selection.reuse_blank_patches": False}
+    one = trial_cost(config(**plain, **{"optimisation.epochs": 1}))
+    two = trial_cost(config(**plain, **{"optimisation.epochs": 2}))
     assert two.cpu_seconds == pytest.approx(2 * one.cpu_seconds)
-    assert one.patches_per_image == 3600 and one.cpu_seconds > 5000 * 3600 * seconds_per_patch(
+    assert one.patches_per_image == 3600 and one.cpu_seconds > 6000 * 3600 * seconds_per_patch(
         IPSConfig(), "scan"
     )
+
+
+def test_blank_patch_reuse_saves_the_scans_of_the_blank_share():
+    small = {"data.canvas_height": 600, "data.canvas_width": 600, "data.noise_count": 20, "patches.size": 25}
+    reuse = config(**small)
+    plain = override(reuse, {"selection.reuse_blank_patches": False})
+    share = blank_fraction(reuse)
+    assert 0.5 < share < 1.0 and blank_fraction(plain) == 0.0
+    scans = 6000 * 576 * share * seconds_per_patch(reuse, "scan") * reuse.optimisation.epochs
+    assert trial_cost(plain).cpu_seconds - trial_cost(reuse).cpu_seconds == pytest.approx(scans, rel=1e-3)
