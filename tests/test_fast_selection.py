@@ -175,3 +175,15 @@ def test_neither_path_records_gradients_even_where_they_are_on(reuse):
         selection = model.select(ImagePatches(images, 25), return_all_scores=True)
     for tensor in selection:
         assert not tensor.requires_grad and tensor.grad_fn is None and not tensor.is_inference()
+
+
+def test_bf16_modes_per_device_and_the_older_booleans():
+    def modes(value, device):
+        return override(IPSConfig(), {"optimisation.bf16": value}).optimisation.bf16_on(device)
+
+    assert modes("auto", "cuda") == (True, True) and modes("auto", "cpu") == (False, False)
+    assert modes("scan", "cpu") == (True, False) and modes("scan_and_step", "cpu") == (True, True)
+    assert modes(True, "cpu") == (True, True) and modes(False, "cuda") == (False, False)
+    assert override(IPSConfig(), {"optimisation.bf16": True}).optimisation.bf16 == "scan_and_step"
+    with pytest.raises(ValueError, match="optimisation.bf16"):
+        override(IPSConfig(), {"optimisation.bf16": "half"})

@@ -80,8 +80,8 @@ class ImagePatches:
 
     def constant_fills(self) -> tuple[Tensor, Tensor]:
         """(constant [B, N] bool: the patch holds one value per channel, fills [B, N, C]: that value)."""
-        low = self.grid.amin(dim=(-2, -1))  # [B, rows, cols, C]
-        high = self.grid.amax(dim=(-2, -1))  # [B, rows, cols, C]
+        low = self.grid.amin(dim=-1).amin(dim=-1)  # [B, rows, cols, C] (row by row: faster on a view)
+        high = self.grid.amax(dim=-1).amax(dim=-1)  # [B, rows, cols, C]
         constant = (low == high).all(dim=-1)  # [B, rows, cols]; a NaN anywhere makes a patch non-constant
         return constant.flatten(1), low.flatten(1, 2)  # [B, N], [B, N, C]
 
