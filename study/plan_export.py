@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ips.config import IPSConfig, flatten
-from study.cost import trial_cost, wall_seconds
+from study.cost import TrialCost, trial_cost, wall_seconds
 from study.expand import Plan
 
 
@@ -24,9 +24,16 @@ def derived(config: IPSConfig) -> dict[str, Any]:
     }
 
 
-def cost(macs: float, trials: int, *, cpus: float, gpus: float, concurrent: int) -> dict[str, float]:
-    seconds = wall_seconds(macs, trials, cpus=int(cpus * concurrent), gpus=gpus, concurrent=concurrent)
-    return {"encoder_macs": macs, "seconds": seconds}
+def cost(trial: TrialCost, trials: int, *, cpus: float, gpus: float, concurrent: int) -> dict[str, float]:
+    seconds = wall_seconds(
+        trial.macs,
+        trials,
+        cpus=int(cpus * concurrent),
+        gpus=gpus,
+        concurrent=concurrent,
+        cpu_seconds=trial.cpu_seconds,
+    )
+    return {"encoder_macs": trial.macs, "seconds": seconds}
 
 
 def plan_as_json(
@@ -44,7 +51,7 @@ def plan_as_json(
             "config_id": trial.config_id,
             "config": flatten(trial.config),
             "derived": derived(trial.config),
-            "cost": cost(trial_cost(trial.config).macs, 1, cpus=cpus, gpus=gpus, concurrent=1),
+            "cost": cost(trial_cost(trial.config), 1, cpus=cpus, gpus=gpus, concurrent=1),
         }
         for trial in plan.trials
     ]
