@@ -106,6 +106,12 @@ def batch_of_canvases(config: IPSConfig, device: torch.device) -> tuple[Tensor, 
     return to_device(images, labels, device)
 
 
+def selection_memory(select, device: torch.device) -> dict[str, Any]:
+    """Peak memory of one call of ``select``: ``selection_peak_mb``, ``selection_peak_above_start_mb``,
+    ``memory_method`` (``study.memory_bench`` meters a whole training step with it)."""
+    return peak_memory(select, device, "selection")
+
+
 def blank_fraction(images: Tensor, config: IPSConfig) -> float:
     """The fraction of the batch's patches that hold one constant value."""
     constant, _ = ImagePatches(images, config.patches.size, config.patches.step).constant_fills()

@@ -104,7 +104,7 @@ def measure(config: IPSConfig, device: torch.device) -> dict[str, Any]:
         "iteration_size": config.selection.iteration_size,
         "batch_size": config.optimisation.batch_size,
         "number_of_patches": config.number_of_patches,
-        "bf16": bool(config.optimisation.bf16 and device.type == "cuda"),
+        "bf16": config.optimisation.bf16_on(device.type)[1],  # bf16 autocast of the training step
         "parameters": parameters,
         "peak_mb": memory["selection_peak_mb"],  # the meter is the bench's; here it meters a whole step
         "activation_mb": memory["selection_peak_above_start_mb"],
