@@ -4,7 +4,8 @@
     python -m ips.train --config run.json --checkpoint-dir runs/a --attention-map runs/a/attention.png
     python -m ips.train --config run.json --checkpoint-dir runs/a --resume runs/a   # continue run a
     python -m ips.train --set data.name=traffic_signs --set encoder.input_channels=3 \
-        --set encoder.stages=4 --data-root /data/traffic_signs --print-config
+        --set encoder.stages=4 --set aggregator.positional_encoding=false \
+        --data-root /data/traffic_signs --print-config   # as IPS's traffic-sign config: no positions
 
 The config starts from the defaults (or ``--config FILE.json``, a nested dict as ``ips.config.to_dict``
 writes it); ``--set dotted.key=value`` (values read as JSON where they parse, else as strings) and the
@@ -24,6 +25,7 @@ from tqdm import tqdm
 from ips.config import ConfigError, IPSConfig, from_dict, override, to_dict
 
 CONFIG_FILE = "config.json"  # as ips.train writes it beside each checkpoint
+CHECKPOINT_FILE = "checkpoint.pt"  # ditto
 
 SHORTCUTS = {  # flag destination -> dotted config key
     "epochs": "optimisation.epochs",
@@ -264,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.checkpoint_dir is not None:
         args.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         full_config = args.checkpoint_dir / CONFIG_FILE
-        full_config.write_text(json.dumps(to_dict(config), indent=2) + "\n")
+        if not (args.checkpoint_dir / CHECKPOINT_FILE).exists():  # else it is the checkpoint's own config
+            full_config.write_text(json.dumps(to_dict(config), indent=2) + "\n")
         where = str(full_config)
     else:
         where = "--print-config shows it (--checkpoint-dir writes it to the run folder)"

@@ -1,6 +1,6 @@
 """Noise thickness, continuous: is the failure to converge gradual, or a step? (ours, beyond the paper)
 
-    python -m study.run noise_thickness_continuous --profile smoke    # about 2 minutes
+    python -m study.run noise_thickness_continuous --profile smoke    # about a minute
     python -m study.run noise_thickness_continuous --profile cpu      # about 2 hours on 2 CPU cores
     python -m study.run noise_thickness_continuous                    # the full axis (GPU)
 

@@ -8,7 +8,7 @@ and the selection pass's work outside the encoder per image). With blank-patch r
 the scan encodes only the patches that are not blank: their share is counted on the first generated
 training canvas of the trial's Megapixel MNIST setting (traffic-sign photos have none). On GPUs it
 divides the multiply-accumulates, counted analytically, by an assumed throughput (``GPU_MACS_PER_SECOND``,
-not measured). Canvas rendering and Ray's overhead per trial are estimated by constants; take the result
+not measured). Canvas rendering and Ray's overhead per trial are not counted; take the result
 as an order of magnitude.
 """
 
@@ -141,7 +141,9 @@ def trial_cost(config: IPSConfig) -> TrialCost:
     train = getattr(data, "train_canvases", None)
     val = getattr(data, "validation_canvases", None)
     if train is None:  # traffic signs: about 750 images per split before the fraction
-        train, val = round(750 * getattr(data, "fraction", 1.0)), 750
+        fraction = getattr(data, "fraction", 1.0)
+        subset = getattr(data, "validation_subset", "full") == "first_per_class"  # the authors' subset
+        train, val = round(750 * fraction), round(750 * fraction) if subset else 750
     epochs = config.optimisation.epochs
     macs = (train * (patches + 3 * kept) + val * (patches + kept)) * epochs * per_patch
     scan, step = seconds_per_patch(config, "scan"), seconds_per_patch(config, "train")

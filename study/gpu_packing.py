@@ -108,7 +108,8 @@ class Encoder:
     @classmethod
     def of(cls, config: IPSConfig) -> Encoder:
         e = config.encoder
-        return cls(e.architecture, e.stages, e.input_channels, config.optimisation.bf16)
+        # The training step's precision on a GPU decides its activations' size.
+        return cls(e.architecture, e.stages, e.input_channels, config.optimisation.bf16_on("cuda")[1])
 
     def fp32(self) -> Encoder:
         return Encoder(self.architecture, self.stages, self.input_channels, False)

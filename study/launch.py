@@ -27,6 +27,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 CHECKPOINTS_TO_KEEP = 2
 TUNER_STATE_FILE = "tuner.pkl"  # written by Tuner(); Ray's trials are listed only from:
 EXPERIMENT_STATE_PATTERN = "experiment_state-*.json"  # written at the end of the Tuner's first step
+SEARCHER_STATE_PATTERN = "searcher-state-*.pkl"  # a searched study's searcher, saved just after
 # Ray's local instance uses the loopback address (its servers then listen on 127.0.0.1 only) when it
 # believes cluster mode is off; read by ray at import and by the processes it starts.
 LOOPBACK_ONLY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
@@ -187,12 +188,14 @@ def build_tuner(
     return tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
 
 
-def restorable(experiment_dir: Path) -> bool:
-    """Whether Ray can continue the study: its Tuner and its list of trials were both saved. A driver
-    killed between the two leaves only the Tuner: the study then starts its trials afresh (none had
-    started, as trials start after the first list is saved)."""
+def restorable(experiment_dir: Path, searched: bool = False) -> bool:
+    """Whether Ray can continue the study: its Tuner and its list of trials were both saved, and for a
+    searched study its searcher too (Ray saves it just after the list). A driver killed between the
+    saves leaves only the Tuner: the study then starts its trials afresh (none had started, as trials
+    start after the first list is saved)."""
     saved_trials = any(experiment_dir.glob(EXPERIMENT_STATE_PATTERN))
-    return (experiment_dir / TUNER_STATE_FILE).is_file() and saved_trials
+    saved_searcher = not searched or any(experiment_dir.glob(SEARCHER_STATE_PATTERN))
+    return (experiment_dir / TUNER_STATE_FILE).is_file() and saved_trials and saved_searcher
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -265,7 +268,7 @@ def launch(
             f"MLflow UI: {store.ui_command(redact_uri(tracking_uri))}\n  then open {url}",
             flush=True,
         )
-        if args.resume and restorable(experiment_dir):
+        if args.resume and restorable(experiment_dir, searched=plan.searched):
             from study.search import search_setup
 
             # A grid's space again (Ray keeps it only in its trial list); a search's lives in its searcher.

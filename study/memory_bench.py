@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, required=True, help="write the figures here")
     parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when present")
-    parser.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA only)")
+    parser.add_argument(
+        "--bf16", action="store_true", help="bf16 autocast for the training step (CUDA or CPU)"
+    )
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     args = parser.parse_args(argv)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))

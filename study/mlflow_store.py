@@ -66,9 +66,9 @@ def artifact_location(uri: str, experiment: str) -> str | None:
 
 def ui_command(uri: str) -> str:
     """The command that opens the MLflow UI on this store, on 127.0.0.1 only."""
-    if sqlite_path(uri) is None:
+    if uri.startswith(("http://", "https://")):
         return f"open {uri} in a browser (an MLflow server)"
-    return f"mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000"
+    return f"mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000"  # SQLite or a database
 
 
 def ensure_experiment(client: MlflowClient, name: str, uri: str) -> str:

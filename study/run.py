@@ -16,7 +16,7 @@ stopped is continued with the same command plus ``--resume``: finished trials ar
 continue from their last epoch, and each trial keeps its one MLflow run.
 
 On a GPU machine each trial gets ``--gpus-per-trial`` of the card (0.25 by default: four IPS trials
-share one GPU, their CUDA memory capped to their share); on a CPU machine each gets
+share one GPU, their CUDA memory capped to their share less the CUDA context); on a CPU machine each gets
 ``--cpus-per-trial`` cores (1 by default). ``--address`` joins a running Ray cluster.
 
 Exit status: 0 all trials finished, 1 some failed, 2 bad input (nothing started), 130 interrupted.

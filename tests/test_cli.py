@@ -63,6 +63,11 @@ def test_one_epoch_on_tiny_megapixel_mnist_then_resume(tmp_path, capsys):
 
     # A different config is refused before any work.
     assert main([*TINY, "--lr", "0.5", "--resume", str(checkpoints)]) == 2
+    # ... and writing into its folder keeps the checkpoint's own config, which the refusal points to.
+    assert (
+        main([*TINY, "--lr", "0.5", "--checkpoint-dir", str(checkpoints), "--resume", str(checkpoints)]) == 2
+    )
+    assert from_dict(json.loads((checkpoints / "config.json").read_text())) == config
 
     # A checkpoint torn by a crash while it was copied is refused with the fix, not a traceback.
     torn = tmp_path / "torn"

@@ -23,6 +23,9 @@ from study import tracking
 
 EPOCHS = 4
 PATCH_SIZES = (25, 50, 100, 150)
+PUBLISHED = {
+    "data.renderer": "followup_published"
+}  # a paper-profile run: the paper's numbers stand beside it
 THICKNESSES = (1.4, 1.6, 1.8, 2.0, 2.2, 2.4, 2.6)
 
 
@@ -53,7 +56,7 @@ def patch_study(
             level = 0.95 - 0.12 * step if falls else 0.6 + 0.1 * step
             final = {task: level + rng.normal(0, noise) for task in MNIST_TASKS}
             config = flat_config(
-                {"patches.size": size, "data.digit_size": 84, "data.train_canvases": 1000}, seed
+                {"patches.size": size, "data.digit_size": 84, "data.train_canvases": 1000, **PUBLISHED}, seed
             )
             builder.trial(parent, config, mnist_history(final, EPOCHS, losses=losses), labels=distribution)
     if extras:
@@ -65,7 +68,7 @@ def patch_study(
 def add_status_extras(builder: StoreBuilder, parent: str, distribution: dict) -> None:
     """One failed, one early-stopped, one still running and one not-converged trial."""
     train_chance = chance_of(distribution, "train")
-    base = {"data.digit_size": 84, "data.train_canvases": 1000}
+    base = {"data.digit_size": 84, "data.train_canvases": 1000, **PUBLISHED}
     failed = flat_config({**base, "patches.size": 25}, seed=3)
     builder.trial(
         parent,

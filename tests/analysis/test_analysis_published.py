@@ -52,7 +52,10 @@ def test_cells_read_as_the_paper_prints_them():
 def test_match_refuses_configurations_unlike_the_papers():
     table = published.tables()["4"]
     paper = {"data.canvas_height": 3000, "data.canvas_width": 3000, "data.digit_size": 84}
+    paper["data.renderer"] = "followup_published"  # the canvases the paper's numbers were measured on
     assert table.mismatches({**paper, "data.train_canvases": 1000, "patches.size": 25}) == []
+    ours = {**paper, "data.renderer": "real_valued", "data.train_canvases": 1000}
+    assert table.mismatches(ours) == ["data.renderer=followup_published"]
     assert table.mismatches({**paper, "data.digit_size": 28, "data.train_canvases": 1000}) == [
         "data.digit_size=84"
     ]

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from ips.config import override
+from ips.config import IPSConfig, override
 from search_spaces import STUDIES
 from study import gpu_packing as packing
 from study.expand import StudyError, plan_study
@@ -171,3 +171,12 @@ def test_the_memory_bench_writes_what_the_packing_reads():
     assert record["peak_mb"] > 0 and record["memory_method"]
     (calibration,) = packing.calibrate({"device": "cpu", "machine": {}, "figures": [record]}).values()
     assert calibration.mib_per_patch_pixel >= 0 and calibration.parameters == record["parameters"]
+
+
+def test_a_trials_precision_is_its_training_step_on_a_gpu():
+    def encoder(mode: str) -> packing.Encoder:
+        return packing.Encoder.of(override(IPSConfig(), {"optimisation.bf16": mode}))
+
+    assert not encoder("off").bf16 and not encoder("scan").bf16  # the step, whose activations are kept
+    assert encoder("auto").bf16 and encoder("scan_and_step").bf16  # auto: bf16 on CUDA
+    assert str(encoder("off")).endswith("fp32")

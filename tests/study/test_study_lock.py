@@ -101,3 +101,14 @@ def test_two_first_uses_of_a_new_sqlite_store_at_once_both_succeed(tmp_path):
     for process in processes:
         _, error = process.communicate(timeout=300)
         assert process.returncode == 0, error[-3000:]
+
+
+def test_a_study_is_restorable_only_once_ray_saved_all_it_needs(tmp_path):
+    from study.launch import restorable
+
+    (tmp_path / "tuner.pkl").write_bytes(b"")
+    assert not restorable(tmp_path)  # killed before Ray's first list of trials: start afresh
+    (tmp_path / "experiment_state-2026-11-29_18-00-00.json").write_text("{}")
+    assert restorable(tmp_path) and not restorable(tmp_path, searched=True)  # the searcher not yet saved
+    (tmp_path / "searcher-state-2026-11-29_18-00-00.pkl").write_bytes(b"")
+    assert restorable(tmp_path, searched=True)

@@ -50,6 +50,9 @@ def test_tracking_uri_defaults_to_an_absolute_sqlite_file_with_artifacts_beside_
     assert location == (tmp_path / "mlartifacts" / "tiny_resume").as_uri()
     assert store.ensure_experiment(client, "tiny_resume", uri) == experiment_id
     assert "--host 127.0.0.1" in store.ui_command(uri)
+    database = "postgresql://user:***@db/mlflow"  # a database, not a server: a local UI opens it
+    assert store.ui_command(database).startswith(f"mlflow ui --backend-store-uri {database} ")
+    assert store.ui_command("http://127.0.0.1:5000").startswith("open http://127.0.0.1:5000")
 
 
 def test_the_experiment_gets_its_description_kind_and_saved_view(mlflow_store):
