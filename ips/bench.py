@@ -38,7 +38,6 @@ and ``train_step``: plain seconds over fast seconds, medians; ``selection_per_pa
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -51,7 +50,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import default_collate
 
-from ips.bench_measure import peak_memory, timed
+from ips.bench_measure import peak_memory, timed, write_json
 from ips.config import BF16_MODES, IPSConfig, override
 from ips.data.megapixel_mnist import MegapixelMNIST
 from ips.data.patches import ImagePatches
@@ -335,9 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(device),
         "results": results,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.json}")
+    write_json(args.json, report)
     return 0
 
 

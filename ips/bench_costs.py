@@ -19,7 +19,6 @@ machine, the load average while they were taken and this description; ``study.co
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -29,7 +28,7 @@ from typing import Any
 import torch
 
 from ips.bench import batch_of_canvases, bench_config, machine
-from ips.bench_measure import timed
+from ips.bench_measure import timed, write_json
 from ips.config import EncoderConfig, override
 from ips.data.patches import ImagePatches
 from ips.encoder import PatchEncoder
@@ -127,9 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         "other_per_image": other_seconds_per_image(args.repeats),
         "machine": machine(torch.device("cpu")),
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.json}")
+    write_json(args.json, report)
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import json
 import os
 import time
 from pathlib import Path
@@ -96,3 +97,10 @@ def peak_memory(function, device: torch.device, name: str = "selection") -> dict
         f"{name}_peak_above_start_mb": peak - before,
         "memory_method": method,
     }
+
+
+def write_json(path: Path, report: dict[str, Any]) -> None:
+    """Write a bench's ``report`` to ``path`` (its folder made if needed) and say so."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {path}")

@@ -35,6 +35,7 @@ from ips.config import (
     TrafficSignsConfig,
 )
 from search_spaces._scale import TINY_MODEL
+from search_spaces._study import Profile
 
 BASE = IPSConfig(
     data=TrafficSignsConfig(fraction=0.25, image_height=1200, image_width=1600, augment=True),
@@ -54,6 +55,14 @@ BASE = IPSConfig(
 )
 SEEDS = (0, 1, 2, 3, 4)  # the model's seeds; the data split stays data.data_seed = 0
 AUTHORS_VALIDATION: dict[str, Any] = {"data.validation_subset": "first_per_class"}
+PAPER = Profile(
+    note=(
+        "The paper's settings, validated as the follow-up's code did: the first int(count x "
+        "fraction) images of each class of the validation set (see search_spaces._traffic)."
+    ),
+    overrides=AUTHORS_VALIDATION,
+    expected_time="a few GPU hours",
+)
 
 # cpu: images at a quarter of the side (300x400), patches divided by 4 with them, so every patch still
 # covers the same part of the scene and the object-to-patch ratios stay the paper's; 40 epochs.

@@ -22,7 +22,7 @@ Expected run time
 """
 
 from search_spaces._study import Profile, Study
-from search_spaces._traffic import AUTHORS_VALIDATION, BASE, CPU, SEEDS, SMOKE
+from search_spaces._traffic import BASE, CPU, PAPER, SEEDS, SMOKE
 
 STUDY = Study(
     name="dataset_fraction_traffic",
@@ -32,14 +32,7 @@ STUDY = Study(
     axes={"data.fraction": [0.25, 0.5, 1.0]},
     seeds=SEEDS,
     profiles={
-        "paper": Profile(
-            note=(
-                "The paper's settings, validated as the follow-up's code did: the first int(count x "
-                "fraction) images of each class of the validation set (see search_spaces._traffic)."
-            ),
-            overrides=AUTHORS_VALIDATION,
-            expected_time="a few GPU hours",
-        ),
+        "paper": PAPER,
         "cpu": Profile(
             note="Images at a quarter of the side (300x400) with patch 25 (= 100 / 4); no ImageNet "
             "weights (not downloadable offline); 40 epochs, one seed.",

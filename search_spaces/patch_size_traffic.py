@@ -26,10 +26,10 @@ Expected run time
 
 from search_spaces._study import Profile, Study
 from search_spaces._traffic import (
-    AUTHORS_VALIDATION,
     BASE,
     CPU,
     CPU_PATCH_SIZES,
+    PAPER,
     SEEDS,
     SMOKE,
     SMOKE_PATCH_SIZES,
@@ -43,14 +43,7 @@ STUDY = Study(
     axes={"patches.size": [25, 50, 75, 100]},
     seeds=SEEDS,
     profiles={
-        "paper": Profile(
-            note=(
-                "The paper's settings, validated as the follow-up's code did: the first int(count x "
-                "fraction) images of each class of the validation set (see search_spaces._traffic)."
-            ),
-            overrides=AUTHORS_VALIDATION,
-            expected_time="a few GPU hours",
-        ),
+        "paper": PAPER,
         "cpu": Profile(
             note=(
                 "Images and patches at a quarter of the side (300x400; patches 6/12/19/25), so each patch "

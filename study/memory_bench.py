@@ -20,7 +20,6 @@ GPU machine and commit the JSON: ``study.gpu_packing`` prefers CUDA figures over
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 import torch
 
 from ips.bench import machine, selection_memory
+from ips.bench_measure import write_json
 from ips.config import IPSConfig, override
 from ips.model import IPSModel
 from ips.train import build_optimizer, train_step
@@ -143,9 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     report = {"device": device.type, "machine": machine(device), "figures": figures}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.json}")
+    write_json(args.json, report)
     return 0
 
 
