@@ -163,7 +163,11 @@ def memory_summary(path: BenchPath, device: torch.device) -> dict[str, Any]:
 
 def compare(fast: BenchPath, plain: BenchPath) -> dict[str, Any]:
     """Selections and first training-step losses of the two paths from the same weights."""
-    chosen, reference = fast.select().indices, plain.select().indices  # [B, M] each
+    picks = []
+    for path in (fast, plain):
+        torch.manual_seed(2)  # the same selection shuffle (selection.shuffle breaks ties at random)
+        picks.append(path.select().indices)  # [B, M]
+    chosen, reference = picks
     losses = {}
     for name, path in (("fast", fast), ("plain", plain)):
         torch.manual_seed(1)  # the same dropout masks
