@@ -205,3 +205,11 @@ def check_gpus(gpus_per_trial: float | str | None, address: str | None) -> None:
             f"{' (CUDA_VISIBLE_DEVICES)' if 'CUDA_VISIBLE_DEVICES' in os.environ else ''}; "
             "leave it out (or give 0) to train on CPUs"
         )
+
+
+def outermost_missing(folder: Path) -> Path | None:
+    """The outermost of ``folder`` and its parents that does not exist yet (None if ``folder`` exists)."""
+    missing = None
+    while not folder.exists():
+        missing, folder = folder, folder.parent
+    return missing

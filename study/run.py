@@ -29,6 +29,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -317,6 +318,7 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, Study] = STUDI
         remember(tracking_uri)  # its password, if any, lives only in this process's environment
         preflight.check_data_roots(plan)
         preflight.check_gpus(args.gpus_per_trial, args.address)
+        created = preflight.outermost_missing(experiment_dir)  # removed again if Ray refuses
         # Held until this process ends, however it ends; the first file this command writes.
         lock.acquire(experiment_dir, " ".join(["python -m study.run", *redact_argv(argv)]))
     except StudyError as error:
@@ -324,13 +326,20 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, Study] = STUDI
         return EXIT_USAGE
     from study.launch import launch  # Ray and MLflow: imported only once the plan is known to be good
 
+    recorded = False
+
     def record() -> None:  # once Ray has accepted the resources: from then on, only --resume continues
+        nonlocal recorded
+        recorded = True
         if not args.resume:
             write_invocation(experiment_dir, plan, tracking_uri, argv)
 
     hint = f"interrupted; continue with:\n  {resume_command(argv, storage, tracking_uri)}"
     try:
-        return launch(plan, args, experiment_dir, tracking_uri, record, hint)
+        code = launch(plan, args, experiment_dir, tracking_uri, record, hint)
+        if code == EXIT_USAGE and not recorded and created is not None:
+            shutil.rmtree(created, ignore_errors=True)  # refused once Ray was joined: leave nothing behind
+        return code
     except KeyboardInterrupt:
         print(f"\n{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
