@@ -28,6 +28,12 @@ import pandas as pd
 
 from analysis import formatting
 from analysis.chance import config_chance
+from analysis.paper_columns import (
+    comparable_configs,
+    drop_empty_paper_columns,
+    published_text,
+    with_published,
+)
 from analysis.published import NOT_AVAILABLE, PublishedTable, table_for_study
 from analysis.runs import Study
 from analysis.status import ALWAYS_SHOWN, DEFAULT_MARGIN, NOT_CONVERGED, OUTCOMES, outcome_counts, outcomes
@@ -162,38 +168,6 @@ def accuracy_cells(
     return with_published(cells, layout, comparable_configs(study, layout.published))
 
 
-def comparable_configs(study: Study, published: PublishedTable | None) -> set[str] | None:
-    """The config_ids whose logged params have the paper table's ``match`` fields (None: no table)."""
-    if published is None:
-        return None
-    first = study.trials.groupby("config_id").first()
-    return {c for c, params in first.iterrows() if not published.mismatches(params.to_dict())}
-
-
-def with_published(cells: pd.DataFrame, layout: Layout, comparable: set[str] | None = None) -> pd.DataFrame:
-    """Add the paper's value of every cell (NaN where not stored, or where the configuration is not
-    in ``comparable``: another canvas, digit or image size than the paper's), ours − paper, and
-    ``stds_apart``."""
-    found = []
-    for cell in cells.to_dict("records"):
-        row = {field: cell[field] for field in layout.rows}
-        value = layout.published.lookup(row, cell["task"], cell["split"]) if layout.published else None
-        if comparable is not None and cell.get("config_id") not in comparable:
-            value = None
-        found.append((math.nan, math.nan, None) if value is None else (value.mean, value.std, value.n))
-    published = pd.DataFrame(
-        found, columns=["published_mean", "published_std", "published_n"], index=cells.index
-    )
-    cells = pd.concat([cells, published], axis=1)
-    cells["published_std"] = cells["published_std"].astype(float)
-    cells["difference"] = cells["mean"] - cells["published_mean"].astype(float)
-    ours_std = cells["std"].astype(float) if "std" in cells else pd.Series(math.nan, index=cells.index)
-    cells["stds_apart"] = cells["difference"] / ours_std.where(ours_std > 0)
-    if "config_id" in cells:
-        cells["paper_comparable"] = cells["config_id"].isin(comparable) if comparable is not None else True
-    return cells
-
-
 def derived_columns(study: Study, layout: Layout, keys: pd.DataFrame, included: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(index=keys.index)
     first = study.trials.groupby("config_id").first()
@@ -244,19 +218,6 @@ def wide_frame(table: StudyTable, published: bool = True) -> pd.DataFrame:
     return drop_empty_paper_columns(out).reset_index(drop=True)
 
 
-PAPER_SUFFIXES = (" paper", " Δ", " Δ/σ")
-
-
-def drop_empty_paper_columns(out: pd.DataFrame) -> pd.DataFrame:
-    """Leave out every paper column (and its Δ, Δ/σ) in which no cell has a value."""
-    empty = [
-        column
-        for column in out.columns
-        if str(column).endswith(PAPER_SUFFIXES) and (out[column] == NOT_AVAILABLE).all()
-    ]
-    return out.drop(columns=empty)
-
-
 def _published_derived(table: StudyTable, keys: pd.DataFrame, column: str) -> list[str]:
     """The paper's value of a derived column (O2P %, peak memory, time) per configuration."""
     comparable = set(table.cells.loc[table.cells["paper_comparable"], "config_id"])
@@ -289,20 +250,12 @@ def _add_task_columns(out: pd.DataFrame, table: StudyTable, split: str, task: st
     ]
     if published:
         out[f"{label} paper"] = [
-            _published_text(m, s)
-            for m, s in zip(cells["published_mean"], cells["published_std"], strict=True)
+            published_text(m, s) for m, s in zip(cells["published_mean"], cells["published_std"], strict=True)
         ]
         out[f"{label} Δ"] = [formatting.signed_points(d) for d in cells["difference"]]
         out[f"{label} Δ/σ"] = [
             NOT_AVAILABLE if formatting.is_missing(z) else f"{z:+.1f}" for z in cells["stds_apart"]
         ]
-
-
-def _published_text(mean: float, std: float) -> str:
-    """``76.0 ± 9.7``: the published mean ± std in percent (no seed count: the paper's is in its note)."""
-    if formatting.is_missing(mean):
-        return NOT_AVAILABLE
-    return formatting.percent_cell(mean, std, 1).rsplit(" (", 1)[0]
 
 
 def table_notes(table: StudyTable) -> list[str]:
