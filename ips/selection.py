@@ -6,9 +6,8 @@ scored together, and the ``memory_size`` best are kept. Only the memory and one 
 their embeddings (the memory's are cached, not recomputed), so peak memory grows with
 ``memory_size + iteration_size`` and not with the number of patches N.
 
-Sources: a tensor [B, N, C, P, P]; an object with ``num_patches`` and ``take(indices)`` that cuts patches
-on demand (``ips.data.patches.ImagePatches``, ``TensorPatches``); or an iterable of chunks [B, k, C, P, P]
-in index order (``(indices, chunk)`` pairs such as ``ImagePatches.chunks`` are accepted too).
+Sources: a tensor [B, N, C, P, P], or an object with ``num_patches`` and ``take(indices)`` that cuts
+patches on demand (``ips.data.patches.ImagePatches``, ``TensorPatches``).
 
 Ties keep the patch visited first (a stable sort), so with ``shuffle=True`` (a random visiting order per
 image, drawn from ``generator``) ties are broken at random. The function switches no module's mode:
@@ -23,7 +22,7 @@ and scans in ``torch.inference_mode``; the returned tensors are ordinary ones.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 import torch
@@ -80,39 +79,6 @@ def _random_access_chunks(
         start = stop
 
 
-def _indexed(chunks: Iterable) -> Iterator[Chunk]:
-    """Chunks [B, k, C, P, P] in index order (or (indices, chunk) pairs) -> (indices [B, k], chunk)."""
-    start = 0
-    for item in chunks:
-        indices, patches = item if isinstance(item, (tuple, list)) else (None, item)
-        if patches.dim() != 5:
-            raise ValueError(f"each chunk must be [B, k, C, P, P], got shape {tuple(patches.shape)}")
-        batch, length = patches.shape[:2]
-        if indices is None:
-            indices = torch.arange(start, start + length, device=patches.device)
-        indices = indices.to(patches.device).expand(batch, length)  # [k] or [B, k] -> [B, k]
-        start += length
-        yield indices, patches
-
-
-def _regroup(chunks: Iterator[Chunk], sizes: Iterator[int]) -> Iterator[Chunk]:
-    """The same patches in chunks of exactly the given sizes (the last one may be shorter)."""
-    pending: list[Chunk] = []
-    held = 0
-    size = next(sizes)
-    for chunk in chunks:
-        pending.append(chunk)
-        held += chunk[0].shape[1]
-        while held >= size:
-            indices, patches = torch.cat([i for i, _ in pending], 1), torch.cat([p for _, p in pending], 1)
-            yield indices[:, :size], patches[:, :size]  # [B, size], [B, size, C, P, P]
-            pending = [(indices[:, size:], patches[:, size:])] if held > size else []
-            held -= size
-            size = next(sizes)
-    if held:
-        yield torch.cat([i for i, _ in pending], 1), torch.cat([p for _, p in pending], 1)
-
-
 def _chunk_sizes(memory_size: int, iteration_size: int) -> Iterator[int]:
     yield memory_size
     while True:
@@ -131,27 +97,19 @@ def _as_source(source):
 def _stream(
     source, memory_size: int, iteration_size: int, shuffle: bool, generator, lazy: bool = False
 ) -> Iterator[Chunk]:
-    """Any source as (indices [B, k], patches [B, k, C, P, P]): memory_size first, then iteration_size.
+    """A source as (indices [B, k], patches [B, k, C, P, P]): memory_size first, then iteration_size.
 
     ``lazy`` (random-access sources only): the patches are None, cut later by the embedder.
     """
-    sizes = _chunk_sizes(memory_size, iteration_size)
-    if _is_random_access(source):
-        if source.num_patches < 1:
-            raise ValueError("the patch source holds no patches; check the image and patch sizes")
-        order = _shuffled_order(source, generator) if shuffle else None
-        return _random_access_chunks(source, order, sizes, lazy)
-    if shuffle:
-        raise ValueError(
-            "shuffle=True needs a source with num_patches and take(indices) (e.g. ImagePatches): an iterator "
-            "of chunks can only be visited in order; pass ImagePatches or set selection.shuffle=False"
-        )
-    if not isinstance(source, Iterable):
+    if not _is_random_access(source):
         raise TypeError(
-            f"cannot select patches from {type(source).__name__}: pass a tensor [B, N, C, P, P], an object "
-            "with num_patches and take(indices) (ImagePatches), or an iterable of chunks [B, k, C, P, P]"
+            f"cannot select patches from {type(source).__name__}: pass a tensor [B, N, C, P, P] or an "
+            "object with num_patches and take(indices) (ImagePatches)"
         )
-    return _regroup(_indexed(source), sizes)
+    if source.num_patches < 1:
+        raise ValueError("the patch source holds no patches; check the image and patch sizes")
+    order = _shuffled_order(source, generator) if shuffle else None
+    return _random_access_chunks(source, order, _chunk_sizes(memory_size, iteration_size), lazy)
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -206,8 +164,8 @@ def select_patches(
     """Keep the ``memory_size`` best-scoring of N patches, scanning ``iteration_size`` at a time.
 
     Args:
-        source: Tensor [B, N, C, P, P], an object with ``num_patches`` and ``take(indices [B, k]) ->
-            [B, k, C, P, P]``, or an iterable of chunks [B, k, C, P, P] in index order.
+        source: Tensor [B, N, C, P, P], or an object with ``num_patches`` and ``take(indices [B, k]) ->
+            [B, k, C, P, P]``.
         embed: patches [B, k, C, P, P] -> embeddings [B, k, D] (moving them to its device if need be).
         score: (embeddings [B, K, D], grid indices [B, K]) -> scores [B, K]; higher is kept.
         memory_size, iteration_size: patches kept, patches scanned per iteration.

@@ -54,8 +54,6 @@ def image_patches(rows: int, cols: int, batch: int = 2, seed: int = 0) -> ImageP
 SOURCES = {
     "tensor": lambda patches: patches.all(),  # [B, N, C, P, P]
     "image_patches": lambda patches: patches,  # lazy, random access
-    "chunks": lambda patches: (chunk for _, chunk in patches.chunks(3)),  # iterator of [B, 3, C, P, P]
-    "index_chunk_pairs": lambda patches: patches.chunks(7),  # iterator of (indices [k], [B, k, C, P, P])
 }
 
 
@@ -216,12 +214,6 @@ def test_shuffle_keeps_the_exact_top_memory_size():
 # ------------------------------------------------------------------------------------------ bad input
 
 
-def test_shuffle_needs_a_random_access_source():
-    chunks = (chunk for _, chunk in image_patches(4, 5).chunks(5))
-    with pytest.raises(ValueError, match="shuffle=True needs a source with num_patches and take"):
-        select_patches(chunks, flat_embed, constant_score, 3, 5, shuffle=True)
-
-
 @pytest.mark.parametrize(("memory", "iteration", "name"), [(0, 5, "memory_size"), (3, 0, "iteration_size")])
 def test_sizes_must_be_positive(memory, iteration, name):
     with pytest.raises(ValueError, match=f"{name} must be a positive integer"):
@@ -231,8 +223,6 @@ def test_sizes_must_be_positive(memory, iteration, name):
 def test_bad_sources_are_named():
     with pytest.raises(ValueError, match=r"a tensor source must be \[B, N, C, P, P\]"):
         select_patches(torch.zeros(2, 20, 8, 8), flat_embed, constant_score, 3, 5)
-    with pytest.raises(ValueError, match="yielded no patches"):
-        select_patches(iter([]), flat_embed, constant_score, 3, 5)
     with pytest.raises(TypeError, match="cannot select patches from int"):
         select_patches(7, flat_embed, constant_score, 3, 5)
 

@@ -17,8 +17,6 @@ computed in one pass over the image without cutting a patch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import torch
 from torch import Tensor
 
@@ -84,14 +82,6 @@ class ImagePatches:
         high = self.grid.amax(dim=-1).amax(dim=-1)  # [B, rows, cols, C]
         constant = (low == high).all(dim=-1)  # [B, rows, cols]; a NaN anywhere makes a patch non-constant
         return constant.flatten(1), low.flatten(1, 2)  # [B, N], [B, N, C]
-
-    def chunks(self, chunk_size: int) -> Iterator[tuple[Tensor, Tensor]]:
-        """Patches in index order, ``chunk_size`` at a time: yields (indices [k], patches [B, k, C, P, P])."""
-        for start in range(0, self.num_patches, chunk_size):
-            indices = torch.arange(
-                start, min(start + chunk_size, self.num_patches), device=self.images.device
-            )
-            yield indices, self.take(indices)
 
     def all(self) -> Tensor:
         """Every patch at once, [B, N, C, P, P]: for tests and small images only."""

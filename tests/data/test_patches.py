@@ -57,14 +57,6 @@ def test_one_dimensional_indices_take_the_same_patches_from_every_image():
     torch.testing.assert_close(source.take(indices), source.take(indices.expand(3, -1)), rtol=0, atol=0)
 
 
-def test_chunks_cover_every_patch_in_index_order():
-    source = ImagePatches(torch.rand(2, 1, 35, 47), 10, 10)
-    chunks = list(source.chunks(5))
-    indices = torch.cat([index for index, _ in chunks])
-    assert indices.tolist() == list(range(source.num_patches))
-    torch.testing.assert_close(torch.cat([patch for _, patch in chunks], dim=1), source.all(), rtol=0, atol=0)
-
-
 def test_tensor_patches_take_agrees_with_image_patches():
     source = ImagePatches(torch.rand(2, 3, 33, 41), 8, 8)
     tensor_source = TensorPatches(source.all())
