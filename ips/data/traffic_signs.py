@@ -43,11 +43,9 @@ Items are ``(image float32 [3, H, W], {"sign": int64 scalar})``: the JPEG resize
 - a random translation of up to 100 pixels at 1200 x 1600 (1/12 of the height, 1/16 of the width);
   uncovered pixels are black before normalisation.
 
-Each item's augmentation is drawn from its own ``torch.Generator``. After ``set_epoch(epoch)`` (call it
-once per epoch) that generator is seeded by (data_seed, epoch, set, annotation line): the same draws for
-the same epoch whatever the workers or the batch order. Before any ``set_epoch`` its seed is drawn from
-torch's global RNG, as torchvision's random transforms do: new draws at every visit, reproducible under
-``torch.manual_seed`` with the same number of DataLoader workers.
+Each item's augmentation is drawn from its own ``torch.Generator``, seeded from torch's global RNG as
+torchvision's random transforms do: new draws at every visit, reproducible under ``torch.manual_seed``
+with the same number of DataLoader workers.
 
 The md5 sums of the two annotation files are checked against the published ones; a difference gives an
 ``AnnotationChecksumWarning`` (or an error with ``strict_checksums=True``).
@@ -316,8 +314,6 @@ def first_per_class(labels: Sequence[int], fraction: float) -> list[int]:
     The follow-up's ``_filter`` (data/traffic/traffic_dataset.py at cdbd1db), applied to its
     validation set too: truncated, not rounded, and not seeded.
     """
-    if not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     labels = list(labels)
     quota = {label: int(labels.count(label) * fraction) for label in set(labels)}
     taken = dict.fromkeys(quota, 0)
@@ -343,17 +339,9 @@ def resize(image: Image.Image, height: int, width: int) -> Image.Image:
     return image.resize((width, height), Image.Resampling.BILINEAR)
 
 
-def augmentation_generator(
-    data_seed: int, epoch: int | None, set_name: str, line_number: int
-) -> torch.Generator:
-    """A generator seeded from (data_seed, epoch, set, annotation line) through numpy's SeedSequence;
-    with ``epoch`` None, seeded from torch's global RNG instead."""
-    if epoch is None:
-        seed = int(torch.randint(0, 2**62, (1,)))
-    else:
-        entropy = [data_seed, epoch, SETS.index(set_name), line_number]
-        seed = int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0])
-    return torch.Generator().manual_seed(seed)
+def augmentation_generator() -> torch.Generator:
+    """A generator for one item's augmentation, seeded from torch's global RNG."""
+    return torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,))))
 
 
 def colour_jitter(image: Image.Image, generator: torch.Generator) -> Image.Image:
@@ -439,8 +427,6 @@ class TrafficSigns(Dataset):
             raise ValueError(f"set_name must be one of {SETS}, got {set_name!r}")
         if data_seed < 0:
             raise ValueError(f"data_seed must be >= 0, got {data_seed}")
-        if not 0 < fraction <= 1:
-            raise ValueError(f"fraction must be in (0, 1], got {fraction}")
         self.root = Path(root)
         check_layout(self.root, (set_name,))
         self.set_name = set_name
@@ -449,7 +435,6 @@ class TrafficSigns(Dataset):
         self.image_width = image_width
         self.augment = augment
         self.data_seed = data_seed
-        self.epoch: int | None = None  # see set_epoch
         self.checksum_matches, kept = self._read_annotations(strict_checksums)
         check_images(self.folder, [item.file for item in kept])
         self.fraction = fraction
@@ -516,7 +501,7 @@ class TrafficSigns(Dataset):
         if not self.augment:
             pixels = to_tensor(resize(image, self.image_height, self.image_width))  # uint8 [3, H, W]
         else:
-            generator = augmentation_generator(self.data_seed, self.epoch, self.set_name, item.line_number)
+            generator = augmentation_generator()
             # Jitter changes colours, not positions: it runs before resizing, on the smaller source image.
             image = resize(colour_jitter(image, generator), self.image_height, self.image_width)
             shift = random_shift(self.image_height, self.image_width, generator)
@@ -524,13 +509,6 @@ class TrafficSigns(Dataset):
         return normalise(pixels), {TASK: torch.tensor(item.label, dtype=torch.int64)}
 
     # extras ----------------------------------------------------------------------------------------
-
-    def set_epoch(self, epoch: int) -> None:
-        """Seed the coming epoch's augmentation by (data_seed, epoch, item), independent of workers and
-        order. Call it before iterating: DataLoader workers copy the dataset when the iteration starts."""
-        if epoch < 0:
-            raise ValueError(f"epoch must be >= 0, got {epoch}")
-        self.epoch = epoch
 
     @property
     def files(self) -> list[str]:
