@@ -47,7 +47,7 @@ class AttentionMap:
 def attention_map(model: nn.Module, image: Tensor, config: IPSConfig) -> AttentionMap:
     """Selection pass on one ``image`` [C, H, W] on the model's device; scores as the patch grid."""
     device = next(model.parameters()).device
-    source = ImagePatches(image.unsqueeze(0).to(device), config.patches.size, config.patches.step)
+    source = ImagePatches(image.unsqueeze(0).to(device), config.patches.size, config.patches.effective_stride)
     generator = torch.Generator().manual_seed(config.seed)  # the visiting order, used with shuffle only
     with evaluating(model):
         selection = model.select(source, generator=generator, return_all_scores=True)
@@ -139,7 +139,7 @@ def save_attention_png(
     overlay = Image.new("RGBA", picture.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     line = max(1, round(2 * max(scale, 0.5)))
-    size, step = config.patches.size, config.patches.step
+    size, step = config.patches.size, config.patches.effective_stride
     pairs = sorted(zip(weights.tolist(), attention_map.indices.tolist(), strict=True))  # most attended last
     for weight, index in pairs:
         row, column = divmod(index, columns)

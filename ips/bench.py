@@ -113,7 +113,7 @@ def selection_memory(select, device: torch.device) -> dict[str, Any]:
 
 def blank_fraction(images: Tensor, config: IPSConfig) -> float:
     """The fraction of the batch's patches that hold one constant value."""
-    constant, _ = ImagePatches(images, config.patches.size, config.patches.step).constant_fills()
+    constant, _ = ImagePatches(images, config.patches.size, config.patches.effective_stride).constant_fills()
     return float(constant.float().mean())
 
 
@@ -128,7 +128,7 @@ class BenchPath:
     labels: dict[str, Tensor]
 
     def select(self) -> Selection:
-        source = ImagePatches(self.images, self.config.patches.size, self.config.patches.step)
+        source = ImagePatches(self.images, self.config.patches.size, self.config.patches.effective_stride)
         scan_bf16, _ = self.config.optimisation.bf16_on(self.images.device.type)
         with evaluating(self.model), bf16_autocast(self.images.device, scan_bf16):
             return self.model.select(source)

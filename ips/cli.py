@@ -188,8 +188,8 @@ def summary(config: IPSConfig, full_config: str) -> str:
         [
             f"data: {data_summary(config)}",
             f"model: {config.encoder.architecture} ({config.encoder.stages} stages), patches "
-            f"{config.patches.size} stride {config.patches.step}, memory {selection.memory_size}, "
-            f"iteration {selection.iteration_size}",
+            f"{config.patches.size} stride {config.patches.effective_stride}, "
+            f"memory {selection.memory_size}, iteration {selection.iteration_size}",
             f"training: {opt.epochs} epochs ({opt.warmup_epochs} warm-up), batch {opt.batch_size}, "
             f"lr {opt.lr:g}, seed {config.seed}",
             derived_line(config),

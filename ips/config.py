@@ -142,8 +142,8 @@ class PatchConfig:
         )
 
     @property
-    def step(self) -> int:
-        """The stride actually used."""
+    def effective_stride(self) -> int:
+        """The stride actually used: ``stride``, or ``size`` where it is unset."""
         return self.stride if self.stride is not None else self.size
 
 
@@ -424,7 +424,7 @@ class IPSConfig:
     def patch_grid(self) -> tuple[int, int]:
         """(rows, columns) of the patch grid; see ``patch_grid_shape`` for the border rule."""
         return patch_grid_shape(
-            self.data.image_height, self.data.image_width, self.patches.size, self.patches.step
+            self.data.image_height, self.data.image_width, self.patches.size, self.patches.effective_stride
         )
 
     @property

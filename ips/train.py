@@ -204,7 +204,7 @@ def forward(
 
     Each part runs under bf16 autocast where ``config.optimisation.bf16`` says so for this device.
     """
-    source = ImagePatches(images, config.patches.size, config.patches.step)
+    source = ImagePatches(images, config.patches.size, config.patches.effective_stride)
     scan_bf16, step_bf16 = config.optimisation.bf16_on(images.device.type)
     with evaluating(model), bf16_autocast(images.device, scan_bf16):
         selection = model.select(source, generator=generator)

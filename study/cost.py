@@ -130,7 +130,7 @@ def blank_fraction(config: IPSConfig) -> float:
     """The share of a canvas's patches that the scan does not encode (0 with reuse off)."""
     if not config.selection.reuse_blank_patches:
         return 0.0
-    return _blank_fraction(config.data, config.patches.size, config.patches.step)
+    return _blank_fraction(config.data, config.patches.size, config.patches.effective_stride)
 
 
 def trial_cost(config: IPSConfig) -> TrialCost:

@@ -168,7 +168,7 @@ def derived_values(config: IPSConfig) -> dict[str, Any]:
         "number_of_patches": config.number_of_patches,
         "patch_grid_rows": rows,
         "patch_grid_columns": columns,
-        "patch_stride": config.patches.step,
+        "patch_stride": config.patches.effective_stride,
         "kept_patches": min(config.selection.memory_size, config.number_of_patches),
         "object_to_image_ratio": config.object_to_image_ratio,
         "object_to_patch_ratio": config.object_to_patch_ratio,

@@ -69,7 +69,7 @@ def counted_select(model: IPSModel, images: torch.Tensor, seed: int = 0):
 
     model.embed, model.embed_features = counting(model.embed), counting(model.embed_features)
     try:
-        source = ImagePatches(images, model.config.patches.size, model.config.patches.step)
+        source = ImagePatches(images, model.config.patches.size, model.config.patches.effective_stride)
         with evaluating(model):
             selection = model.select(source, generator=torch.Generator().manual_seed(seed))
     finally:
