@@ -54,9 +54,11 @@ from ips.bench_measure import peak_memory, timed, write_json
 from ips.config import BF16_MODES, IPSConfig, override
 from ips.data.megapixel_mnist import MegapixelMNIST
 from ips.data.patches import ImagePatches
+from ips.device import bf16_autocast, to_device
 from ips.model import IPSModel, evaluating
+from ips.optimisation import build_optimizer
 from ips.selection import Selection
-from ips.train import bf16_autocast, build_optimizer, to_device, train_step
+from ips.train import train_step
 
 CANVASES = (1500, 3000, 6000)  # N = 900, 3,600, 14,400 patches of 50x50
 PLAIN = {"selection.reuse_blank_patches": False, "encoder.channels_last": False, "optimisation.bf16": "off"}

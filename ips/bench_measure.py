@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ips.train import peak_memory_mb, synchronize
+from ips.device import peak_memory_mb, synchronize
 
 
 def timed(function, device: torch.device, repeats: int) -> list[float]:

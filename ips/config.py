@@ -13,6 +13,7 @@ which is what the study runner and the search spaces use.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import types
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -586,6 +587,23 @@ def override(config: IPSConfig, changes: dict[str, Any]) -> IPSConfig:
         else:
             node[leaf] = to_dict(value) if is_dataclass(value) or isinstance(value, tuple) else value
     return from_dict(tree)
+
+
+def parse_value(text: str) -> Any:
+    """JSON where it parses (numbers, true/false/null, lists), else the string itself."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``"selection.memory_size=50"`` -> ``("selection.memory_size", 50)``: one dotted override as typed
+    on a command line (the value read by ``parse_value``); raises ``ConfigError`` without an ``=``."""
+    key, separator, value = text.partition("=")
+    if not separator or not key.strip():
+        raise ConfigError(f"{text!r}: expected KEY=VALUE, e.g. selection.memory_size=50")
+    return key.strip(), parse_value(value)
 
 
 def _switch_dataset(tree: dict[str, Any], name: Any, changes: dict[str, Any]) -> None:

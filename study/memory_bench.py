@@ -30,7 +30,8 @@ from ips.bench import machine, selection_memory
 from ips.bench_measure import write_json
 from ips.config import IPSConfig, override
 from ips.model import IPSModel
-from ips.train import build_optimizer, train_step
+from ips.optimisation import build_optimizer
+from ips.train import train_step
 from search_spaces._traffic import BASE as TRAFFIC_BASE
 from study.gpu_packing import image_size
 

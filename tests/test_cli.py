@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ips.cli import main
 from ips.config import from_dict
 from ips.data import build_datasets
+from ips.train.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [

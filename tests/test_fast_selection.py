@@ -13,7 +13,8 @@ from ips.data.megapixel_mnist import MegapixelMNIST
 from ips.data.patches import ImagePatches
 from ips.data.traffic_signs import TrafficSigns
 from ips.model import IPSModel, evaluating
-from ips.train import build_optimizer, train_step
+from ips.optimisation import build_optimizer
+from ips.train import train_step
 
 try:  # `python -m pytest` puts the repository on sys.path
     from tests.data.traffic_fixture import make_traffic_signs_fixture

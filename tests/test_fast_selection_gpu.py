@@ -15,8 +15,10 @@ import torch
 from ips.bench import main as bench_main
 from ips.config import override
 from ips.data.patches import ImagePatches
+from ips.device import bf16_autocast
 from ips.model import IPSModel, evaluating
-from ips.train import bf16_autocast, build_optimizer, train_step
+from ips.optimisation import build_optimizer
+from ips.train import train_step
 
 try:  # `python -m pytest` puts the repository on sys.path
     from tests.test_fast_selection import PLAIN, canvases, mnist_config

@@ -15,7 +15,8 @@ from ips import bench
 from ips.config import IPSConfig, override
 from ips.data import build_datasets
 from ips.model import IPSModel
-from ips.train import build_optimizer, fit, train_step
+from ips.optimisation import build_optimizer
+from ips.train import fit, train_step
 
 pytestmark = [
     pytest.mark.gpu,

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
+from ips.checkpoint import CheckpointError
 from ips.config import (
     AggregatorConfig,
     IPSConfig,
@@ -20,14 +21,8 @@ from ips.config import (
 )
 from ips.data.patches import ImagePatches
 from ips.model import IPSModel, evaluating
-from ips.train import (
-    CheckpointError,
-    NonFiniteLossError,
-    build_optimizer,
-    build_scheduler,
-    fit,
-    learning_rate,
-)
+from ips.optimisation import build_optimizer, build_scheduler, learning_rate
+from ips.train import NonFiniteLossError, fit
 
 GRID, PATCH = 4, 16  # 64 x 64 images of 16 patches
 
@@ -161,7 +156,7 @@ def test_every_contract_metric_is_reported_each_epoch_with_sane_values():
 
 
 def test_multilabel_accuracy_is_exact_match_at_one_half():
-    from ips.train import correct
+    from ips.metrics import correct
 
     task = TaskConfig("multi", "multilabel", 3)
     logits = torch.tensor([[2.0, -1.0, 0.5], [2.0, 1.0, -3.0], [-0.1, -1.0, -2.0]])

@@ -20,12 +20,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import torch
 from tqdm import tqdm
 
-from ips.config import ConfigError, IPSConfig, from_dict, override, to_dict
-
-CONFIG_FILE = "config.json"  # as ips.train writes it beside each checkpoint
-CHECKPOINT_FILE = "checkpoint.pt"  # ditto
+from ips.checkpoint import CHECKPOINT_FILE, CONFIG_FILE, CheckpointError, check_resume
+from ips.config import (
+    ConfigError,
+    IPSConfig,
+    MegapixelMNISTConfig,
+    from_dict,
+    override,
+    parse_assignment,
+    to_dict,
+)
+from ips.train import NonFiniteLossError, fit
 
 SHORTCUTS = {  # flag destination -> dotted config key
     "epochs": "optimisation.epochs",
@@ -74,21 +82,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def parse_value(text: str) -> Any:
-    """JSON where it parses (numbers, true/false/null, lists), else the string itself."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def parse_assignment(text: str) -> tuple[str, Any]:
-    key, separator, value = text.partition("=")
-    if not separator or not key.strip():
-        raise UsageError(f"--set {text!r}: expected KEY=VALUE, e.g. --set selection.memory_size=50")
-    return key.strip(), parse_value(value)
-
-
 def read_config_file(path: Path) -> IPSConfig:
     try:
         data = json.loads(path.read_text())
@@ -104,7 +97,10 @@ def read_config_file(path: Path) -> IPSConfig:
 def resolve_config(args: argparse.Namespace) -> IPSConfig:
     """Defaults or ``--config``, then ``--set`` and the shortcut flags; raises ConfigError / UsageError."""
     config = read_config_file(args.config) if args.config else IPSConfig()
-    changes = dict(parse_assignment(text) for text in args.set)
+    try:
+        changes = dict(parse_assignment(text) for text in args.set)
+    except ConfigError as error:
+        raise UsageError(f"--set {error}") from error
     changes |= {
         key: getattr(args, flag) for flag, key in SHORTCUTS.items() if getattr(args, flag) is not None
     }
@@ -114,14 +110,6 @@ def resolve_config(args: argparse.Namespace) -> IPSConfig:
             f"--data-root sets data.root of the traffic_signs dataset, but this config uses {dataset!r}; "
             "add --set data.name=traffic_signs --set encoder.input_channels=3"
         )
-    if "data.name" in changes:
-        # Switching datasets resets the data section, whose fields ``override`` can then set only in a
-        # second call: switch together with the other sections' changes, then set the data fields.
-        data = {
-            key: changes.pop(key) for key in list(changes) if key.startswith("data.") and key != "data.name"
-        }
-        config = apply(config, changes)
-        changes = data
     return apply(config, changes) if changes else config
 
 
@@ -137,9 +125,9 @@ def apply(config: IPSConfig, changes: dict[str, Any]) -> IPSConfig:
 
 
 def check_paths(args: argparse.Namespace) -> None:
-    if args.resume is not None and not (args.resume / "checkpoint.pt").is_file():
+    if args.resume is not None and not (args.resume / CHECKPOINT_FILE).is_file():
         raise UsageError(
-            f"--resume {args.resume}: no checkpoint.pt there; give a --checkpoint-dir of an earlier run"
+            f"--resume {args.resume}: no {CHECKPOINT_FILE} there; give a --checkpoint-dir of an earlier run"
         )
     if args.attention_map is not None and args.attention_map.suffix.lower() != ".png":
         raise UsageError(f"--attention-map {args.attention_map}: give a path ending in .png")
@@ -152,8 +140,6 @@ def check_paths(args: argparse.Namespace) -> None:
 
 
 def cuda_available() -> bool:
-    import torch
-
     return torch.cuda.is_available()
 
 
@@ -172,7 +158,7 @@ def describe(config: IPSConfig) -> str:
 
 def data_summary(config: IPSConfig) -> str:
     data = config.data
-    if data.name == "megapixel_mnist":
+    if isinstance(data, MegapixelMNISTConfig):
         return (
             f"megapixel_mnist {data.canvas_height}x{data.canvas_width}, digits {data.digit_size} px, "
             f"{data.noise_count} {data.noise} noise, {data.train_canvases} train / "
@@ -210,7 +196,6 @@ def metrics_line(metrics: dict[str, float], epochs: int) -> str:
 
 def run(args: argparse.Namespace, config: IPSConfig) -> int:
     from ips.data import build_datasets
-    from ips.train import CheckpointError, NonFiniteLossError, check_resume, fit
 
     if args.resume is not None:
         try:
@@ -219,7 +204,7 @@ def run(args: argparse.Namespace, config: IPSConfig) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
     try:
-        train_data, val_data = build_datasets(config)
+        train_data, validation_data = build_datasets(config)
     except (OSError, ValueError) as error:  # data missing or malformed: before any training
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -233,7 +218,7 @@ def run(args: argparse.Namespace, config: IPSConfig) -> int:
         result = fit(
             config,
             train_data,
-            val_data,
+            validation_data,
             on_epoch_end=on_epoch_end,
             resume_from=args.resume,
             progress=True,
@@ -246,7 +231,7 @@ def run(args: argparse.Namespace, config: IPSConfig) -> int:
     if args.attention_map is not None:
         from ips.attention import attention_map, save_attention_png
 
-        image, _ = val_data[0]
+        image, _ = validation_data[0]
         save_attention_png(image, attention_map(result.model, image, config), config, args.attention_map)
         print(f"attention map: {args.attention_map}")
     return 0
@@ -273,3 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         where = "--print-config shows it (--checkpoint-dir writes it to the run folder)"
     print(summary(config, where), flush=True)
     return run(args, config)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
