@@ -2,7 +2,7 @@
 
 The patch encoder dominates IPS's compute: every epoch it embeds all N patches of every canvas without
 gradients (selection), then the M kept patches again with gradients. On CPUs the time comes from
-per-patch costs measured by ``python -m ips.bench_costs`` (``encoder_costs.json`` beside this file: scan
+per-patch costs measured by ``python -m bench.costs`` (``encoder_costs.json`` beside this file: scan
 and training seconds per patch for each encoder depth and patch size, interpolated in the patch size,
 and the selection pass's work outside the encoder per image). With blank-patch reuse on (the default)
 the scan encodes only the patches that are not blank: their share is counted on the first generated
@@ -25,7 +25,7 @@ from ips.config import IPSConfig, override
 from ips.data.megapixel_mnist import MegapixelMNIST
 from ips.data.patches import ImagePatches
 
-CALIBRATION_FILE = Path(__file__).with_name("encoder_costs.json")  # python -m ips.bench_costs writes it
+CALIBRATION_FILE = Path(__file__).with_name("encoder_costs.json")  # python -m bench.costs writes it
 # GPU: an assumption for an H100-class card at batch 16 (not measured on this project's machines yet).
 GPU_MACS_PER_SECOND = 8e12
 RAY_SECONDS_PER_TRIAL = 6.0  # start-up of a trial process, imports, the datasets, the attention map

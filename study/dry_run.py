@@ -112,7 +112,7 @@ def describe(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> str:
         "",
         f"{plan.number_of_trials} trials; encoder work about {human_count(total)} multiply-accumulates; "
         f"with {where}: roughly {human_seconds(seconds)} (from per-patch costs measured by "
-        "ips.bench_costs; canvas rendering not counted)",
+        "bench.costs; canvas rendering not counted)",
         *[f"note: {note}" for note in plan_notes(plan)],
         "dry run: nothing was started",
     ]

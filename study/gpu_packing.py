@@ -1,7 +1,7 @@
 """``--gpus-per-trial auto``: each trial's share of a GPU from its estimated peak memory.
 
 A trial's peak GPU memory is estimated from measured figures (``gpu_memory.json`` beside this module,
-written by ``python -m study.memory_bench``) for its encoder:
+written by ``python -m bench.gpu_memory``) for its encoder:
 
     peak = state + images + activations
     state       = 16 bytes x parameters        (weights, gradients, AdamW's two moments, float32)
@@ -23,7 +23,7 @@ Which figures: CUDA ones where the JSON holds them for the encoder (``torch.cuda
 else CPU ones (peak resident set size, measured with the same code). The shipped JSON holds CPU figures
 only (no GPU was at hand when it was written): CPU convolutions keep other workspaces than cuDNN, and
 bf16 roughly halves activations, which the fp32 figures do not know; ``MARGIN`` covers the first and the
-second only errs high. Re-calibrate on a GPU machine with ``python -m study.memory_bench --json
+second only errs high. Re-calibrate on a GPU machine with ``python -m bench.gpu_memory --json
 study/gpu_memory.json`` (and ``--bf16`` for bf16 figures, used for bf16 trials).
 """
 
@@ -147,7 +147,7 @@ def fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
 
 
 def calibrate(report: dict[str, Any]) -> dict[Encoder, Calibration]:
-    """One calibration per encoder of a ``study.memory_bench`` report (see the module's docstring)."""
+    """One calibration per encoder of a ``bench.gpu_memory`` report (see the module's docstring)."""
     groups: dict[Encoder, list[dict[str, Any]]] = {}
     for figure in report["figures"]:
         encoder = Encoder(figure["architecture"], figure["stages"], figure["input_channels"], figure["bf16"])
@@ -179,7 +179,7 @@ def calibration_for(config: IPSConfig, calibrations: dict[Encoder, Calibration])
         known = "; ".join(str(e) for e in calibrations) or "none"
         raise StudyError(
             f"--gpus-per-trial auto: no measured memory figures for the encoder {encoder} (figures exist "
-            f"for: {known}); measure them on the GPU with python -m study.memory_bench, or give a "
+            f"for: {known}); measure them on the GPU with python -m bench.gpu_memory, or give a "
             "share such as --gpus-per-trial 0.25"
         )
     return found

@@ -1,10 +1,10 @@
-"""python -m ips.bench --baseline: both paths measured side by side, their ratio and same-selection check."""
+"""python -m bench --baseline: both paths measured side by side, their ratio and same-selection check."""
 
 from __future__ import annotations
 
 import json
 
-from ips.bench import main
+from bench.throughput import main
 
 
 def test_baseline_records_both_paths_their_ratio_and_the_same_selection(tmp_path):

@@ -12,7 +12,7 @@ import json
 import pytest
 import torch
 
-from ips.bench import main as bench_main
+from bench.throughput import main as bench_main
 from ips.config import override
 from ips.data.patches import ImagePatches
 from ips.device import bf16_autocast

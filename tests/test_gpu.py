@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from ips import bench
+from bench import throughput as bench
 from ips.config import IPSConfig, override
 from ips.data import build_datasets
 from ips.model import IPSModel

@@ -12,9 +12,10 @@ import torch
 from mlflow import MlflowClient
 from study_fixtures import run_cli
 
+from bench import gpu_memory as memory_bench
 from ips.config import from_dict
 from study import gpu_packing as packing
-from study import memory_bench, tracking
+from study import tracking
 from study.mlflow_store import FINISHED
 
 pytestmark = [

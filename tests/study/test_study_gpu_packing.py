@@ -161,8 +161,8 @@ def test_the_memory_bench_writes_what_the_packing_reads():
     """One small measured step on CPU (the same code measures on CUDA): its record calibrates."""
     import torch
 
+    from bench import gpu_memory as memory_bench
     from ips.config import IPSConfig
-    from study import memory_bench
 
     size = {"data.canvas_height": 200, "data.canvas_width": 200}
     config = memory_bench.setting_config(IPSConfig(), size, 25, 4, 8, 1, bf16=False)

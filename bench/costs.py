@@ -1,6 +1,6 @@
 """Per-patch encoder costs, measured: the calibration of the dry run's time estimate (``study.cost``).
 
-    python -m ips.bench_costs --json study/encoder_costs.json --threads 1     # about 2 minutes on 1 core
+    python -m bench.costs --json study/encoder_costs.json --threads 1     # about 2 minutes on 1 core
 
 For each encoder depth (ResNet-18 with 2 stages on 1-channel patches, as on Megapixel MNIST; with 4
 stages on 3-channel patches, as on traffic signs) and each patch size it times, on one thread:
@@ -27,8 +27,8 @@ from typing import Any
 
 import torch
 
-from ips.bench import batch_of_canvases, bench_config, machine
-from ips.bench_measure import timed, write_json
+from bench.measure import timed, write_json
+from bench.throughput import batch_of_canvases, bench_config, machine
 from ips.config import EncoderConfig, override
 from ips.data.patches import ImagePatches
 from ips.encoder import PatchEncoder
@@ -106,7 +106,7 @@ def measure(repeats: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ips.bench_costs", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.costs", description=__doc__.split("\n\n")[0])
     p.add_argument("--json", type=Path, required=True, help="write the calibration here")
     p.add_argument("--repeats", type=int, default=3, help="timings per figure, median kept (default 3)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: per core)")

@@ -1,13 +1,13 @@
 """Peak memory of one IPS training step per encoder and setting: the figures ``--gpus-per-trial auto``
 packs trials by (``study.gpu_packing``).
 
-    python -m study.memory_bench --json study/gpu_memory.json                 # CUDA when present
-    python -m study.memory_bench --json /tmp/cpu.json --device cpu --threads 1
+    python -m bench.gpu_memory --json study/gpu_memory.json                 # CUDA when present
+    python -m bench.gpu_memory --json /tmp/cpu.json --device cpu --threads 1
 
 For each setting (encoder, patch size, memory size, iteration size, batch size) it builds the model
 and AdamW, runs one warm-up training step (selection + forward + backward + step: the optimiser's state
 now exists), then measures the peak of a second step with the bench's own meter
-(``ips.bench.selection_memory``): on CUDA ``torch.cuda.max_memory_allocated``, on CPU the peak resident
+(``bench.throughput.selection_memory``): on CUDA ``torch.cuda.max_memory_allocated``, on CPU the peak resident
 set size (VmHWM after ``/proc/self/clear_refs`` and ``malloc_trim``). Recorded are the absolute peak and
 the peak above what the process held before the step (model, optimiser state and the batch are held
 before): ``activation_mb``, what grows with batch x patches x patch area.
@@ -26,8 +26,8 @@ from typing import Any
 
 import torch
 
-from ips.bench import machine, selection_memory
-from ips.bench_measure import write_json
+from bench.measure import write_json
+from bench.throughput import machine, selection_memory
 from ips.config import IPSConfig, override
 from ips.model import IPSModel
 from ips.optimisation import build_optimizer
@@ -114,9 +114,7 @@ def measure(config: IPSConfig, device: torch.device) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m study.memory_bench", description=__doc__.split("\n\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m bench.gpu_memory", description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, required=True, help="write the figures here")
     parser.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when present")
     parser.add_argument(

@@ -1,4 +1,4 @@
-"""Measuring helpers of ``ips.bench``: wall-clock time and peak memory of one call, on CPU or CUDA.
+"""Measuring helpers of the benchmarks: wall-clock time and peak memory of one call, on CPU or CUDA.
 
 Peak memory: on CUDA ``max_memory_allocated`` (absolute, and above what was allocated before the call);
 on CPU the process's peak resident set size during the call, reset just before it through

@@ -1,8 +1,8 @@
 """Throughput and memory of IPS on Megapixel MNIST, for a growing number of patches; fast path vs plain.
 
-    python -m ips.bench --json bench.json                   # CUDA when present, batch 16
-    python -m ips.bench --json bench.json --device cpu      # batch 1
-    python -m ips.bench --baseline --device cpu --json bench.json --canvases 3000 \\
+    python -m bench --json bench.json                   # CUDA when present, batch 16
+    python -m bench --json bench.json --device cpu      # batch 1
+    python -m bench --baseline --device cpu --json bench.json --canvases 3000 \\
         --digit-size 84 --noise-count 400 --threads 1       # Table 4's setting, fast and plain side by side
 
 On generated training canvases (default 1500, 3000 and 6000 pixels: N = 900, 3,600 and 14,400 patches
@@ -12,7 +12,7 @@ channels-last with ``--channels-last``, bf16 as ``--bf16`` says):
 
 - the selection pass (eval mode, no grad) and a full training step (selection + forward + backward +
   AdamW step), in seconds per batch and images per second (median of ``--repeats``);
-- peak memory of the selection pass and of a training step (``ips.bench_measure.peak_memory``).
+- peak memory of the selection pass and of a training step (``bench.measure.peak_memory``).
 
 ``--baseline`` also builds the plain path (``PLAIN``: no blank-patch reuse, default memory format, fp32,
 as the code ran before the fast path) with the same weights, checks that both select the same patches
@@ -50,7 +50,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import default_collate
 
-from ips.bench_measure import peak_memory, timed, write_json
+from bench.measure import peak_memory, timed, write_json
 from ips.config import BF16_MODES, IPSConfig, override
 from ips.data.megapixel_mnist import MegapixelMNIST
 from ips.data.patches import ImagePatches
@@ -109,7 +109,7 @@ def batch_of_canvases(config: IPSConfig, device: torch.device) -> tuple[Tensor, 
 
 def selection_memory(select, device: torch.device) -> dict[str, Any]:
     """Peak memory of one call of ``select``: ``selection_peak_mb``, ``selection_peak_above_start_mb``,
-    ``memory_method`` (``study.memory_bench`` meters a whole training step with it)."""
+    ``memory_method`` (``bench.gpu_memory`` meters a whole training step with it)."""
     return peak_memory(select, device, "selection")
 
 
@@ -267,7 +267,7 @@ def machine(device: torch.device) -> dict[str, Any]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m ips.bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--json", type=Path, required=True, help="write the results here")
     p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when present")
     p.add_argument("--batch-size", type=int, help="images per batch (default 16 on cuda, 1 on cpu)")
@@ -342,7 +342,3 @@ def main(argv: list[str] | None = None) -> int:
     }
     write_json(args.json, report)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
