@@ -121,7 +121,7 @@ def _blank_fraction(data, size: int, stride: int) -> float:
     if data.name != "megapixel_mnist":
         return 0.0
     data = dataclasses.replace(data, mnist_path=None)  # the shipped digits: no file to read, same geometry
-    image, _ = MegapixelMNIST.from_config(data, "train")[0]  # [1, H, W]
+    image, _ = MegapixelMNIST(data, "train")[0]  # [1, H, W]
     constant, _ = ImagePatches(image.unsqueeze(0), size, stride).constant_fills()  # [1, N]
     return float(constant.float().mean())
 

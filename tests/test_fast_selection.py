@@ -47,7 +47,7 @@ def mnist_config(noise_count: int, memory: int, positional: bool = False, shuffl
 
 
 def canvases(config: IPSConfig) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    dataset = MegapixelMNIST.from_config(config.data, "train")
+    dataset = MegapixelMNIST(config.data, "train")
     return default_collate([dataset[i] for i in range(2)])  # [2, 1, 300, 300], labels
 
 

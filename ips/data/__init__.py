@@ -11,7 +11,7 @@ from torch.utils.data import Dataset
 def _megapixel_mnist(data: Any, split: str) -> Dataset:
     from ips.data.megapixel_mnist import MegapixelMNIST
 
-    return MegapixelMNIST.from_config(data, split)
+    return MegapixelMNIST(data, split)
 
 
 def _traffic_signs(data: Any, split: str) -> Dataset:

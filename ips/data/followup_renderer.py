@@ -39,8 +39,6 @@ from PIL import Image
 
 from ips.data.noise import REFERENCE_SIZE, bezier_control_points, bezier_curve
 
-RENDERERS = ("real_valued", "followup_published")
-
 
 def stroke_width(thickness: float) -> int:
     """The published generator's stroke: ``int(thickness)`` pixels on the 28-pixel pattern."""

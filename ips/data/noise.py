@@ -33,7 +33,6 @@ import numpy as np
 
 from ips.data.mnist_digits import resize_square
 
-NOISE_KINDS = ("bezier", "lines", "none")
 REFERENCE_SIZE = 28  # thickness is given at this pattern size (the MNIST digit size)
 CONTROL_POINT_COUNTS = (4, 6, 8)
 CONTROL_POINT_PROBABILITIES = (3 / 9, 5 / 9, 1 / 9)

@@ -30,9 +30,9 @@ from ips.config import (
     MegapixelMNISTConfig,
     from_dict,
     override,
-    parse_assignment,
     to_dict,
 )
+from ips.config_coercion import parse_assignment
 from ips.train import NonFiniteLossError, fit
 
 SHORTCUTS = {  # flag destination -> dotted config key

@@ -78,12 +78,12 @@ def test_chance_of_real_megapixel_canvases_matches_their_labels():
         validation_canvases=40,
         noise="none",
     )
-    dataset = MegapixelMNIST.from_config(data, "validation")
+    dataset = MegapixelMNIST(data, "validation")
     counts = {task: {str(c): n for c, n in per.items()} for task, per in dataset.label_counts().items()}
     levels = chance_levels({"val": counts}, TASKS, "val", {"data.validation_canvases": 40})
     labels = [dataset[i][1] for i in range(len(dataset))]  # renders every canvas
     for task in ("majority", "max", "top"):
         observed = Counter(int(item[task]) for item in labels)
         assert levels[task].value == pytest.approx(max(observed.values()) / len(labels))
-    big = MegapixelMNIST.from_config(data, "train").label_counts()["max"]
+    big = MegapixelMNIST(data, "train").label_counts()["max"]
     assert max(big, key=big.get) == 9 and 0.2 < big[9] / 300 < 0.4  # "max": class 9 at about 30%

@@ -69,7 +69,7 @@ def test_chance_levels_match_the_generated_canvases(smoke_store):
     data = from_dict(json.loads(Path(path).read_text())).data
     chance = study_chance(study).set_index(["run_id", "split", "task"])["chance"]
     for split, name in (("train", "train"), ("val", "validation")):
-        dataset = MegapixelMNIST.from_config(data, name)
+        dataset = MegapixelMNIST(data, name)
         labels = [dataset[i][1] for i in range(len(dataset))]  # renders every canvas
         for task in ("majority", "max", "top"):
             counts = Counter(int(item[task]) for item in labels)

@@ -13,11 +13,15 @@ from ips.data.followup_renderer import draw_polyline, followup_bezier_patterns
 from ips.data.megapixel_mnist import MegapixelMNIST
 from ips.data.noise import noise_bank
 
-SMALL = dict(canvas_height=300, canvas_width=300, canvases=4, noise_count=80, noise_bank_size=60, seed=2)
+SMALL = dict(canvas_height=300, canvas_width=300, train_canvases=4, noise_count=80, data_seed=2)
+
+
+def small(**changes) -> MegapixelMNIST:
+    return MegapixelMNIST(MegapixelMNISTConfig(**{**SMALL, **changes}), "train", noise_bank_size=60)
 
 
 def canvas(renderer: str, thickness: float, **changes) -> np.ndarray:
-    dataset = MegapixelMNIST(**{**SMALL, **changes}, renderer=renderer, noise_thickness=thickness)
+    dataset = small(**changes, renderer=renderer, noise_thickness=thickness)
     return dataset.render(dataset.layout(0))
 
 
@@ -58,7 +62,7 @@ def test_strokes_follow_opencvs_rules():
 
 
 def test_published_canvases_assign_boxes_and_resize_digits_by_area():
-    dataset = MegapixelMNIST(**{**SMALL, "digit_size": 56, "noise_count": 400}, renderer="followup_published")
+    dataset = small(digit_size=56, noise_count=400, renderer="followup_published")
     layout = dataset.layout(0)
     image = dataset.render(layout)
     for digit, (row, col) in zip(layout.digit_indices.tolist(), layout.digit_positions.tolist(), strict=True):
@@ -67,7 +71,7 @@ def test_published_canvases_assign_boxes_and_resize_digits_by_area():
         np.testing.assert_allclose(box, expected, atol=1e-6)  # noise beneath is erased
         assert np.array_equal(box[0::2, 0::2], box[1::2, 1::2])  # 28 -> 56 by area: 2x2 blocks
     assert np.array_equal(image, np.round(image * 255) / 255)  # an 8-bit canvas
-    real = MegapixelMNIST(**{**SMALL, "digit_size": 56, "noise_count": 400})
+    real = small(digit_size=56, noise_count=400)
     assert real.render(real.layout(0)).tobytes() != image.tobytes()  # the same layout, other pixels
 
 

@@ -13,13 +13,22 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from ips.config import MegapixelMNISTConfig
-from ips.data.megapixel_mnist import MegapixelMNIST, followup_noise_count, main
+from ips.data.megapixel_mnist import MegapixelMNIST, followup_noise_count
+from ips.data.megapixel_mnist.__main__ import main
 
 SMALL = dict(canvas_height=300, canvas_width=400, canvases=12, noise_count=60, noise_bank_size=100)
 
 
+def build(split="train", canvases=5000, seed=0, noise_bank_size=1000, **fields):
+    """The dataset of ``MegapixelMNISTConfig(**fields)`` with ``canvases`` per split and ``seed``."""
+    config = MegapixelMNISTConfig(
+        **fields, train_canvases=canvases, validation_canvases=canvases, data_seed=seed
+    )
+    return MegapixelMNIST(config, split, noise_bank_size=noise_bank_size)
+
+
 def small(**changes):
-    return MegapixelMNIST(**{**SMALL, **changes})
+    return build(**{**SMALL, **changes})
 
 
 def fingerprint(dataset, index):
@@ -33,10 +42,12 @@ def fingerprint(dataset, index):
 
 FINGERPRINT_SCRIPT = """
 import hashlib
+from ips.config import MegapixelMNISTConfig
 from ips.data.megapixel_mnist import MegapixelMNIST
 for noise, split in (("bezier", "train"), ("lines", "validation")):
-    dataset = MegapixelMNIST(canvas_height=300, canvas_width=400, canvases=12, noise_count=60, noise=noise,
-                             split=split, seed=3, noise_bank_size=100)
+    config = MegapixelMNISTConfig(canvas_height=300, canvas_width=400, train_canvases=12,
+                                  validation_canvases=12, noise_count=60, noise=noise, data_seed=3)
+    dataset = MegapixelMNIST(config, split, noise_bank_size=100)
     image, labels = dataset[5]
     digest = hashlib.sha256(image.numpy().tobytes())
     for task in sorted(labels):
@@ -155,7 +166,7 @@ def test_train_and_validation_use_their_own_pools():
 )
 def test_object_to_image_ratios_of_the_followup(digit_size, percent, places):
     config = MegapixelMNISTConfig(digit_size=digit_size, noise_count=followup_noise_count(digit_size))
-    dataset = MegapixelMNIST.from_config(config, "validation")
+    dataset = MegapixelMNIST(config, "validation")
     assert round(100 * dataset.object_to_image_ratio, places) == percent
     assert dataset.object_to_image_ratio == config.object_to_image_ratio == digit_size**2 / 3000**2
     assert dataset.object_to_patch_ratio(50) == digit_size**2 / 50**2
@@ -170,13 +181,18 @@ def test_from_config_carries_every_parameter():
         canvas_height=500, canvas_width=600, digit_size=40, train_canvases=7, validation_canvases=3,
         noise="lines", noise_count=11, noise_size=30, noise_thickness=2.2, data_seed=5,
     )  # fmt: skip
-    train = MegapixelMNIST.from_config(config, "train")
-    validation = MegapixelMNIST.from_config(config, "validation")
+    train = MegapixelMNIST(config, "train")
+    validation = MegapixelMNIST(config, "validation")
     assert (len(train), len(validation)) == (7, 3)
-    assert (train.canvas_height, train.canvas_width, train.digit_size) == (500, 600, 40)
-    assert (train.noise, train.noise_count, train.noise_size, train.noise_thickness) == ("lines", 11, 30, 2.2)
-    assert (train.seed, train.split, validation.split) == (5, "train", "validation")
-    assert MegapixelMNIST.from_config(MegapixelMNISTConfig(digit_size=56), "train").noise_size == 56
+    assert (train.config.canvas_height, train.config.canvas_width, train.config.digit_size) == (500, 600, 40)
+    assert (train.config.noise, train.config.noise_count, train.noise_size, train.config.noise_thickness) == (
+        "lines",
+        11,
+        30,
+        2.2,
+    )
+    assert (train.config.data_seed, train.split, validation.split) == (5, "train", "validation")
+    assert MegapixelMNIST(MegapixelMNISTConfig(digit_size=56), "train").noise_size == 56
 
 
 @pytest.mark.parametrize(
@@ -185,9 +201,9 @@ def test_from_config_carries_every_parameter():
         (dict(canvas_height=130, canvas_width=130), "digit_size: five 28-pixel digits cannot .* 138x138"),
         (dict(digit_size=500), "digit_size: 500 pixels is larger than the 300x400 canvas"),
         (dict(noise_size=301), "noise_size: 301 pixels is larger than the 300x400 canvas"),
-        (dict(noise_thickness=0.0), "noise_thickness: got 0.0; use a stroke width > 0"),
+        (dict(noise_thickness=0.0), "noise_thickness: got 0.0; the stroke thickness must be > 0"),
         (dict(noise_thickness=-1.5), "noise_thickness: got -1.5"),
-        (dict(noise_count=-1), "noise_count: got -1; use 0 or more"),
+        (dict(noise_count=-1), "noise_count: got -1; must be >= 0"),
         (dict(canvases=-5), "canvases: got -5; use a positive count"),
         (dict(noise="dots"), "noise: unknown noise kind 'dots'; use one of"),
         (dict(split="test"), "split: unknown split 'test'; use 'train' or 'validation'"),
@@ -216,7 +232,7 @@ def test_canvases_from_a_folder_of_mnist_idx_files(tmp_path):
             path = tmp_path / f"{prefix}-{kind}-idx{array.ndim}-ubyte.gz"
             path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
     config = MegapixelMNISTConfig(canvas_height=200, canvas_width=200, noise="none", mnist_path=str(tmp_path))
-    validation = MegapixelMNIST.from_config(config, "validation")
+    validation = MegapixelMNIST(config, "validation")
     assert len(validation.digits) == 30
     image, _ = validation[0]
     assert (image > 0).sum() == 5 * 28 * 28  # five solid squares of grey 200
@@ -245,7 +261,7 @@ def test_preview_command_writes_a_picture(tmp_path):
 
 
 def test_label_set_counts_agree_with_the_per_class_counts():
-    dataset = MegapixelMNIST(canvas_height=300, canvas_width=300, digit_size=28, canvases=60, noise="none")
+    dataset = build(canvas_height=300, canvas_width=300, digit_size=28, canvases=60, noise="none")
     sets = dataset.label_set_counts()["multi"]
     assert sum(sets.values()) == 60
     per_class = dict.fromkeys(range(10), 0)
