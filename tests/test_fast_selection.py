@@ -144,7 +144,7 @@ def test_fast_training_step_gives_the_plain_steps_loss():
 # ------------------------------------------------------------------------------------ traffic signs
 
 
-@pytest.mark.filterwarnings("ignore::ips.data.traffic_signs.AnnotationChecksumWarning")
+@pytest.mark.filterwarnings("ignore::ips.data.traffic_sign_annotations.AnnotationChecksumWarning")
 def test_fast_path_selects_the_plain_paths_patches_on_traffic_signs(tmp_path):
     fixture = make_traffic_signs_fixture(tmp_path / "signs")
     data = TrafficSignsConfig(root=str(fixture.root), image_height=120, image_width=160, augment=False)

@@ -16,15 +16,17 @@ from torch.utils.data import DataLoader
 
 from ips.config import TrafficSignsConfig
 from ips.data.patches import ImagePatches
-from ips.data.traffic_signs import (
+from ips.data.traffic_sign_annotations import (
     PUBLISHED_MD5,
     AnnotationChecksumError,
     AnnotationChecksumWarning,
     AnnotationFormatError,
-    TrafficSigns,
-    TrafficSignsNotFoundError,
     check_annotation_checksum,
     parse_annotation_line,
+)
+from ips.data.traffic_signs import (
+    TrafficSigns,
+    TrafficSignsNotFoundError,
     random_shift,
     stratified_subset,
     translate,
@@ -37,7 +39,7 @@ except ModuleNotFoundError:
 
 # The fixture's annotation files never have the published md5 sums; the checksum tests below check the
 # warning itself.
-pytestmark = pytest.mark.filterwarnings("ignore::ips.data.traffic_signs.AnnotationChecksumWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::ips.data.traffic_sign_annotations.AnnotationChecksumWarning")
 
 SMALL = {"image_height": 120, "image_width": 160}
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)

@@ -19,7 +19,7 @@ try:
 except ImportError:  # run from inside tests/data
     from traffic_fixture import TrafficSignsFixture, make_traffic_signs_fixture
 
-pytestmark = pytest.mark.filterwarnings("ignore::ips.data.traffic_signs.AnnotationChecksumWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::ips.data.traffic_sign_annotations.AnnotationChecksumWarning")
 SMALL = {"image_height": 120, "image_width": 160}
 
 
