@@ -34,8 +34,8 @@ from ips.config import (
     SelectionConfig,
     TrafficSignsConfig,
 )
-from search_spaces._scale import TINY_MODEL
-from search_spaces._study import Profile
+from search_spaces._smoke import TINY_MODEL
+from search_spaces._spec import Profile
 
 BASE = IPSConfig(
     data=TrafficSignsConfig(fraction=0.25, image_height=1200, image_width=1600, augment=True),

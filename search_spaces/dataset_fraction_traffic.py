@@ -21,10 +21,10 @@ Expected run time
 - ``smoke``: 3 trials of 2 epochs on a small folder (the tests' fixture), about 2 minutes.
 """
 
-from search_spaces._study import Profile, Study
+from search_spaces._spec import Profile, StudySpec
 from search_spaces._traffic import BASE, CPU, PAPER, SEEDS, SMOKE
 
-STUDY = Study(
+STUDY = StudySpec(
     name="dataset_fraction_traffic",
     description="25%, 50% and 100% of the Swedish traffic-sign training set at patch 100.",
     reproduces="Riffi-Aslett & Fell, Table 5 (dataset fraction, Swedish traffic signs)",
