@@ -22,21 +22,9 @@ Expected run time
 """
 
 from ips.config import IPSConfig, MegapixelMNISTConfig
-from ips.data.megapixel_mnist import followup_noise_count
 from search_spaces._megapixel import paper_profile
 from search_spaces._smoke import smoke
 from search_spaces._spec import Profile, StudySpec
-
-
-def digit_axis(digits: list[int], noise_digits: list[int] | None = None) -> list[dict]:
-    """One value of the linked ``digit`` axis per digit size: the size and its noise count (the count
-    of the paper digit it stands for, ``noise_digits``, where a profile scales the digits)."""
-    noise_digits = noise_digits or digits
-    return [
-        {"data.digit_size": digit, "data.noise_count": followup_noise_count(paper_digit)}
-        for digit, paper_digit in zip(digits, noise_digits, strict=True)
-    ]
-
 
 BASE = IPSConfig(  # what Figure 4 changes of the follow-up's setting (search_spaces._megapixel)
     data=MegapixelMNISTConfig(train_canvases=1000),
@@ -48,7 +36,12 @@ STUDY = StudySpec(
     reproduces="Riffi-Aslett & Fell, Figure 4 (object-to-image ratio x training-set size)",
     base=BASE,
     axes={
-        "digit": digit_axis([28, 56, 84, 112]),
+        "digit": [  # noise = 1000 - 7.14 x digit, ips.data.megapixel_mnist.followup_noise_count
+            {"data.digit_size": 28, "data.noise_count": 800},
+            {"data.digit_size": 56, "data.noise_count": 600},
+            {"data.digit_size": 84, "data.noise_count": 400},
+            {"data.digit_size": 112, "data.noise_count": 200},
+        ],
         "data.train_canvases": [800, 1000, 2000, 4000],
     },
     seeds=(0, 1, 2),
