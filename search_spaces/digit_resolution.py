@@ -18,7 +18,7 @@ Expected run time
 """
 
 from ips.config import IPSConfig, MegapixelMNISTConfig, OptimisationConfig
-from search_spaces._megapixel import paper_profile
+from search_spaces._megapixel import CPU_600, paper_profile
 from search_spaces._smoke import smoke
 from search_spaces._spec import Profile, StudySpec
 
@@ -43,16 +43,7 @@ STUDY = StudySpec(
                 "memory 20 of the 144 patches. 150 training and 50 validation canvases, 10 epochs "
                 "with 1 of warm-up, one seed."
             ),
-            overrides={
-                "data.canvas_height": 600,
-                "data.canvas_width": 600,
-                "data.noise_count": 128,
-                "data.train_canvases": 150,
-                "data.validation_canvases": 50,
-                "optimisation.epochs": 10,
-                "optimisation.warmup_epochs": 1,
-                "selection.memory_size": 20,
-            },
+            overrides={**CPU_600, "data.noise_count": 128, "data.train_canvases": 150},
             seeds=(0,),
             expected_time="about an hour on 2 CPU cores",
         ),

@@ -18,7 +18,7 @@ Expected run time
 """
 
 from ips.config import IPSConfig
-from search_spaces._megapixel import paper_profile
+from search_spaces._megapixel import CPU_600, paper_profile
 from search_spaces._smoke import smoke
 from search_spaces._spec import Profile, StudySpec
 
@@ -41,15 +41,7 @@ STUDY = StudySpec(
                 "Memory 20 of the 144 patches; 200 training and 50 validation canvases, 10 epochs "
                 "with 1 of warm-up, one seed."
             ),
-            overrides={
-                "data.canvas_height": 600,
-                "data.canvas_width": 600,
-                "data.train_canvases": 200,
-                "data.validation_canvases": 50,
-                "optimisation.epochs": 10,
-                "optimisation.warmup_epochs": 1,
-                "selection.memory_size": 20,
-            },
+            overrides={**CPU_600, "data.train_canvases": 200},
             axes={"data.noise_count": [4, 12, 24, 32]},
             seeds=(0,),
             expected_time="about an hour on 2 CPU cores",
