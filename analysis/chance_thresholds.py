@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from analysis import bootstrap
-from analysis.runs import Study
+from analysis.runs import LoggedStudy
 from analysis.status import DEFAULT_MARGIN
 from analysis.tables import ratio
-from analysis.values import missing_params, trial_values
+from analysis.task_values import missing_params, trial_values
 from analysis.verdicts import INCONCLUSIVE, Finding, any_of, probability_verdict
 
 UNKNOWN_CHANCE = "chance level unknown: not judged (see analysis.chance)"
@@ -23,7 +23,9 @@ UNKNOWN_CHANCE = "chance level unknown: not judged (see analysis.chance)"
 # convergence ----------------------------------------------------------------------------------------
 
 
-def _excess_per_run(study: Study, split: str, summary: str, field: str) -> tuple[pd.DataFrame, list[str]]:
+def _excess_per_run(
+    study: LoggedStudy, split: str, summary: str, field: str
+) -> tuple[pd.DataFrame, list[str]]:
     """Per run: accuracy minus chance, averaged over the tasks with a known chance level."""
     values = trial_values(study, split, summary, fields=[field]).dropna(subset=["value"])
     known = sorted(values.loc[values["chance"].notna(), "task"].unique())
@@ -46,7 +48,7 @@ def _first_at_chance(at_chance: np.ndarray) -> np.ndarray:
 
 
 def convergence(
-    study: Study,
+    study: LoggedStudy,
     summary: str = "final",
     margin: float = DEFAULT_MARGIN,
     field: str = "data.noise_thickness",
@@ -132,7 +134,7 @@ def _generalising_from(excess: np.ndarray, margin: float) -> np.ndarray:
 
 
 def o2i_data_interaction(
-    study: Study,
+    study: LoggedStudy,
     summary: str = "final",
     margin: float = DEFAULT_MARGIN,
     size_field: str = "data.train_canvases",

@@ -28,8 +28,8 @@ import math
 import pandas as pd
 
 from analysis import bootstrap, published
-from analysis.runs import Study
-from analysis.values import missing_params, trial_values
+from analysis.runs import LoggedStudy
+from analysis.task_values import missing_params, trial_values
 from analysis.verdicts import INCONCLUSIVE, Finding, effect_verdict
 
 ACCURACY_COLUMNS = ("majority", "max", "top", "multi", "sign")
@@ -60,7 +60,7 @@ def published_improvement(study_name: str, field: str = "patches.size") -> tuple
 
 
 def patch_size_claim(
-    study: Study, summary: str = "final", field: str = "patches.size", seed: int = 0
+    study: LoggedStudy, summary: str = "final", field: str = "patches.size", seed: int = 0
 ) -> Finding:
     """The abstract's improvement of the tuned patch over the original IPS object-to-patch ratio."""
     value = claimed_value(study.name)

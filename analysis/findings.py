@@ -1,6 +1,6 @@
 """The follow-up paper's findings, each checked on logged runs with a verdict and its uncertainty.
 
-Every check takes a loaded ``Study`` (plus explicit thresholds) and returns a ``Finding`` (see
+Every check takes a loaded ``LoggedStudy`` (plus explicit thresholds) and returns a ``Finding`` (see
 ``analysis.verdicts`` for the three decision rules). Uncertainty is a bootstrap over seeds,
 stratified by configuration (``analysis.bootstrap``). Accuracies are validation accuracies at the
 chosen summary epoch unless a check says otherwise; chance levels come from the logged label
@@ -25,8 +25,8 @@ import pandas as pd
 from analysis import bootstrap
 from analysis.chance_thresholds import convergence, o2i_data_interaction
 from analysis.claims import patch_size_claim
-from analysis.runs import Study
-from analysis.values import missing_params, trial_values
+from analysis.runs import LoggedStudy
+from analysis.task_values import missing_params, trial_values
 from analysis.verdicts import (
     DOES_NOT_HOLD,
     HOLDS,
@@ -48,7 +48,7 @@ def _slopes(x: np.ndarray, means: np.ndarray) -> np.ndarray:
 
 
 def object_to_patch(
-    study: Study,
+    study: LoggedStudy,
     summary: str = "final",
     delta: float = 0.02,
     patch_field: str = "patches.size",
@@ -116,7 +116,11 @@ def _patch_row(values: pd.DataFrame, task: str, patch_field: str, delta: float, 
 
 
 def noise_amount(
-    study: Study, summary: str = "final", delta: float = 0.03, field: str = "data.noise_count", seed: int = 0
+    study: LoggedStudy,
+    summary: str = "final",
+    delta: float = 0.03,
+    field: str = "data.noise_count",
+    seed: int = 0,
 ) -> Finding:
     """With ample data the amount of noise does not matter: for every task, the spread (largest minus
     smallest mean validation accuracy over the noise amounts) stays below ``delta``."""
@@ -185,7 +189,7 @@ CHECKS = {
 }
 
 
-def check_study(study: Study, summary: str = "final") -> list[Finding]:
+def check_study(study: LoggedStudy, summary: str = "final") -> list[Finding]:
     """Every finding that applies to ``study`` (by its name)."""
     return [check(study, summary=summary) for check in CHECKS.get(study.name, ())]
 
