@@ -35,6 +35,7 @@ from analysis.verdicts import (
     all_of,
     effect_verdict,
     negligible_verdict,
+    unless_few_seeds,
 )
 
 
@@ -94,10 +95,8 @@ def _patch_row(values: pd.DataFrame, task: str, patch_field: str, delta: float, 
     draws = -_slopes(x, bootstrap.resampled_means(values["value"], picks)[sizes].to_numpy())
     low, high = bootstrap.interval(draws)
     seeds = bootstrap.fewest_seeds(groups)
-    verdict = effect_verdict(fall, low, high, delta) if seeds >= bootstrap.MIN_SEEDS else INCONCLUSIVE
     note = f"fall per doubling {fall:+.3f}, 95% CI [{low:+.3f}, {high:+.3f}]"
-    if seeds < bootstrap.MIN_SEEDS:
-        note += f"; {bootstrap.FEW_SEEDS}"
+    verdict, note = unless_few_seeds(effect_verdict(fall, low, high, delta), note, seeds)
     first, last = means[0], means[-1]
     return {
         **row,
@@ -160,12 +159,10 @@ def _spread_row(values: pd.DataFrame, task: str, field: str, delta: float, seed:
     spread = float(means.max() - means.min())
     low, high = bootstrap.interval(draws.max(axis=1) - draws.min(axis=1))
     seeds = bootstrap.fewest_seeds(values[field])
-    verdict = negligible_verdict(spread, low, high, delta) if seeds >= bootstrap.MIN_SEEDS else INCONCLUSIVE
     note = (
         f"spread {spread:.3f}, 95% CI [{low:.3f}, {high:.3f}], best {means.idxmax()}, worst {means.idxmin()}"
     )
-    if seeds < bootstrap.MIN_SEEDS:
-        note += f"; {bootstrap.FEW_SEEDS}"
+    verdict, note = unless_few_seeds(negligible_verdict(spread, low, high, delta), note, seeds)
     return {
         "task": task,
         "seeds_min": seeds,
