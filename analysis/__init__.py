@@ -6,13 +6,18 @@
 Modules, in the order data flows through them:
 
 - ``store``: find the store, a study's invocations (parent runs) and its trials (child runs);
-- ``runs``: ``load_study`` -> ``Study`` with tidy ``trials`` and long ``history`` frames (last value wins);
-- ``summary``: one value per trial, at the final epoch (default) or the best epoch;
+- ``runs``: ``load_study`` -> ``LoggedStudy`` with tidy ``trials`` and long ``history`` frames (last
+  value wins);
+- ``epoch_values``: one value per trial and metric, at the final epoch (default) or the best epoch;
+  ``task_values``: those values per (trial, task) in long form, with chance levels;
 - ``chance``: chance levels from the logged ``label_distribution.json``;
 - ``status``: outcomes (completed, early_stopped, not_converged, failed, ...), each trial counted once;
 - ``published`` (+ ``published.json``): the paper's values, by table number;
-- ``tables``: the paper-table layout, ours beside the paper's; ``compare``: two tables side by side;
-- ``bootstrap``, ``verdicts``, ``findings``, ``chance_thresholds``: the findings and their verdicts;
+- ``tables`` (+ ``paper_columns``): the paper-table layout, ours beside the paper's; ``compare``: two
+  tables side by side; ``runner_table``: the glance ``python -m study.run`` prints when its trials end
+  (the study's metric per configuration, from the runs' last values, also for an interrupted study);
+- ``bootstrap``, ``verdicts``, ``findings``, ``claims``, ``chance_thresholds``: the findings and their
+  verdicts;
 - ``plots``: learning curves, accuracy against the varied factor, O2I x data-size heatmap;
 - ``report``: the command line. Notebooks: ``analysis/notebooks/``.
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.runs import Study, Task
+from analysis.runs import LoggedStudy, Task
 
 SPLIT_SIZE_PARAMS = {"train": "data.train_canvases", "val": "data.validation_canvases"}
 VECTORS_KEY = "vectors"
@@ -88,7 +88,7 @@ def chance_levels(
     return levels
 
 
-def study_chance(study: Study) -> pd.DataFrame:
+def study_chance(study: LoggedStudy) -> pd.DataFrame:
     """Chance per trial, split and task: ``run_id, config_id, split, task, chance, upper_bound, basis``."""
     rows = []
     for trial in study.trials.to_dict("records"):
@@ -104,7 +104,7 @@ def _fields(level: Chance) -> tuple[float, float, str]:
     return level.value, level.upper_bound, level.basis
 
 
-def config_chance(study: Study, split: str = "val") -> pd.DataFrame:
+def config_chance(study: LoggedStudy, split: str = "val") -> pd.DataFrame:
     """One chance level per (config, task) on ``split``: the mean over the config's trials (seeds
     normally share their data, so this is each trial's value)."""
     levels = study_chance(study)

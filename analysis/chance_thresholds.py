@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from analysis import bootstrap
-from analysis.runs import Study
+from analysis.runs import LoggedStudy
 from analysis.status import DEFAULT_MARGIN
 from analysis.tables import ratio
-from analysis.values import missing_params, trial_values
-from analysis.verdicts import INCONCLUSIVE, Finding, any_of, probability_verdict
+from analysis.task_values import missing_params, trial_values
+from analysis.verdicts import INCONCLUSIVE, Finding, any_of, probability_verdict, unless_few_seeds
 
 UNKNOWN_CHANCE = "chance level unknown: not judged (see analysis.chance)"
 
@@ -23,7 +23,9 @@ UNKNOWN_CHANCE = "chance level unknown: not judged (see analysis.chance)"
 # convergence ----------------------------------------------------------------------------------------
 
 
-def _excess_per_run(study: Study, split: str, summary: str, field: str) -> tuple[pd.DataFrame, list[str]]:
+def _excess_per_run(
+    study: LoggedStudy, split: str, summary: str, field: str
+) -> tuple[pd.DataFrame, list[str]]:
     """Per run: accuracy minus chance, averaged over the tasks with a known chance level."""
     values = trial_values(study, split, summary, fields=[field]).dropna(subset=["value"])
     known = sorted(values.loc[values["chance"].notna(), "task"].unique())
@@ -46,7 +48,7 @@ def _first_at_chance(at_chance: np.ndarray) -> np.ndarray:
 
 
 def convergence(
-    study: Study,
+    study: LoggedStudy,
     summary: str = "final",
     margin: float = DEFAULT_MARGIN,
     field: str = "data.noise_thickness",
@@ -84,14 +86,14 @@ def convergence(
     estimate = _first_at_chance(((point["train"] <= margin) & (point["val"] <= margin))[None, :])[0]
     p_falls, p_never = float(np.mean(first > 0)), float(np.mean(first == -1))
     seeds = bootstrap.fewest_seeds(runs[field])
-    verdict = probability_verdict(p_falls, p_never) if seeds >= bootstrap.MIN_SEEDS else INCONCLUSIVE
-    reason = _convergence_reason(estimate, levels, first, p_falls, p_never, float(np.mean(first == 0)), seeds)
+    reason = _convergence_reason(estimate, levels, first, p_falls, p_never, float(np.mean(first == 0)))
+    verdict, reason = unless_few_seeds(probability_verdict(p_falls, p_never), reason, seeds)
     evidence = _convergence_evidence(levels, point, boot, margin, runs[field], field)
     params["tasks"] = ", ".join(known)
     return Finding("convergence", claim, verdict, reason, evidence, bootstrap.DESCRIPTION, params)
 
 
-def _convergence_reason(estimate, levels, first, p_falls, p_never, p_nothing, seeds) -> str:
+def _convergence_reason(estimate, levels, first, p_falls, p_never, p_nothing) -> str:
     if estimate > 0:
         where = f"at chance from {levels[estimate]} on"
     elif estimate == 0:
@@ -101,8 +103,7 @@ def _convergence_reason(estimate, levels, first, p_falls, p_never, p_nothing, se
     found = [levels[i] for i in first if i > 0]
     spread = f"; threshold over draws {min(found)}–{max(found)}" if found else ""
     draws = f"falls {p_falls:.0%}, never falls {p_never:.0%}, never learns {p_nothing:.0%}"
-    text = f"point estimate: {where}; draws: {draws}{spread}"
-    return text + (f"; {bootstrap.FEW_SEEDS}" if seeds < bootstrap.MIN_SEEDS else "")
+    return f"point estimate: {where}; draws: {draws}{spread}"
 
 
 def _convergence_evidence(levels, point, boot, margin, groups, field) -> pd.DataFrame:
@@ -132,7 +133,7 @@ def _generalising_from(excess: np.ndarray, margin: float) -> np.ndarray:
 
 
 def o2i_data_interaction(
-    study: Study,
+    study: LoggedStudy,
     summary: str = "final",
     margin: float = DEFAULT_MARGIN,
     size_field: str = "data.train_canvases",
@@ -200,7 +201,6 @@ def _interaction_row(values: pd.DataFrame, task: str, size_field: str, margin: f
     informative &= (thresholds[smallest] > 0) | (thresholds[largest] > 0)
     p_claim, p_opposite = float(np.mean(shift > 0)), float(np.mean((shift <= 0) & informative))
     seeds = bootstrap.fewest_seeds(cells)
-    verdict = probability_verdict(p_claim, p_opposite) if seeds >= bootstrap.MIN_SEEDS else INCONCLUSIVE
     point_thresholds = {
         n: int(_generalising_from(np.array([[point[(o, n)] for o in o2is]]), margin)[0])
         for n in (smallest, largest)
@@ -211,8 +211,7 @@ def _interaction_row(values: pd.DataFrame, task: str, size_field: str, margin: f
         f"{point_thresholds[smallest]}, with {largest}: {point_thresholds[largest]}; "
         f"P(moves down) {p_claim:.0%}, P(does not) {p_opposite:.0%}"
     )
-    if seeds < bootstrap.MIN_SEEDS:
-        note += f"; {bootstrap.FEW_SEEDS}"
+    verdict, note = unless_few_seeds(probability_verdict(p_claim, p_opposite), note, seeds)
     return {
         "task": task,
         "seeds_min": seeds,

@@ -28,9 +28,9 @@ import math
 import pandas as pd
 
 from analysis import bootstrap, published
-from analysis.runs import Study
-from analysis.values import missing_params, trial_values
-from analysis.verdicts import INCONCLUSIVE, Finding, effect_verdict
+from analysis.runs import LoggedStudy
+from analysis.task_values import missing_params, trial_values
+from analysis.verdicts import INCONCLUSIVE, Finding, effect_verdict, unless_few_seeds
 
 ACCURACY_COLUMNS = ("majority", "max", "top", "multi", "sign")
 
@@ -60,7 +60,7 @@ def published_improvement(study_name: str, field: str = "patches.size") -> tuple
 
 
 def patch_size_claim(
-    study: Study, summary: str = "final", field: str = "patches.size", seed: int = 0
+    study: LoggedStudy, summary: str = "final", field: str = "patches.size", seed: int = 0
 ) -> Finding:
     """The abstract's improvement of the tuned patch over the original IPS object-to-patch ratio."""
     value = claimed_value(study.name)
@@ -88,7 +88,6 @@ def patch_size_claim(
     draws = bootstrap.resampled_means(per_trial["value"], picks)
     low, high = bootstrap.interval((draws[others].max(axis=1) - draws[baseline]).to_numpy())
     seeds = bootstrap.fewest_seeds(per_trial[field])
-    verdict = effect_verdict(estimate, low, high, value) if seeds >= bootstrap.MIN_SEEDS else INCONCLUSIVE
     paper, paper_tuned, paper_baseline = published_improvement(study.name, field)
     reason = (
         f"tuned patch {tuned} vs baseline patch {baseline}: {100 * estimate:+.1f} points (mean over "
@@ -96,8 +95,7 @@ def patch_size_claim(
     )
     if not math.isnan(paper):
         reason += f"; the paper's table: {100 * paper:+.1f} (patch {paper_tuned} vs {paper_baseline})"
-    if seeds < bootstrap.MIN_SEEDS:
-        reason += f"; {bootstrap.FEW_SEEDS}"
+    verdict, reason = unless_few_seeds(effect_verdict(estimate, low, high, value), reason, seeds)
     evidence = _per_task(values, field, tuned, baseline)
     evidence.loc[len(evidence)] = {
         "task": "mean over tasks",

@@ -1,6 +1,6 @@
 """The follow-up paper's findings, each checked on logged runs with a verdict and its uncertainty.
 
-Every check takes a loaded ``Study`` (plus explicit thresholds) and returns a ``Finding`` (see
+Every check takes a loaded ``LoggedStudy`` (plus explicit thresholds) and returns a ``Finding`` (see
 ``analysis.verdicts`` for the three decision rules). Uncertainty is a bootstrap over seeds,
 stratified by configuration (``analysis.bootstrap``). Accuracies are validation accuracies at the
 chosen summary epoch unless a check says otherwise; chance levels come from the logged label
@@ -25,8 +25,8 @@ import pandas as pd
 from analysis import bootstrap
 from analysis.chance_thresholds import convergence, o2i_data_interaction
 from analysis.claims import patch_size_claim
-from analysis.runs import Study
-from analysis.values import missing_params, trial_values
+from analysis.runs import LoggedStudy
+from analysis.task_values import missing_params, trial_values
 from analysis.verdicts import (
     DOES_NOT_HOLD,
     HOLDS,
@@ -35,6 +35,7 @@ from analysis.verdicts import (
     all_of,
     effect_verdict,
     negligible_verdict,
+    unless_few_seeds,
 )
 
 
@@ -48,7 +49,7 @@ def _slopes(x: np.ndarray, means: np.ndarray) -> np.ndarray:
 
 
 def object_to_patch(
-    study: Study,
+    study: LoggedStudy,
     summary: str = "final",
     delta: float = 0.02,
     patch_field: str = "patches.size",
@@ -94,10 +95,8 @@ def _patch_row(values: pd.DataFrame, task: str, patch_field: str, delta: float, 
     draws = -_slopes(x, bootstrap.resampled_means(values["value"], picks)[sizes].to_numpy())
     low, high = bootstrap.interval(draws)
     seeds = bootstrap.fewest_seeds(groups)
-    verdict = effect_verdict(fall, low, high, delta) if seeds >= bootstrap.MIN_SEEDS else INCONCLUSIVE
     note = f"fall per doubling {fall:+.3f}, 95% CI [{low:+.3f}, {high:+.3f}]"
-    if seeds < bootstrap.MIN_SEEDS:
-        note += f"; {bootstrap.FEW_SEEDS}"
+    verdict, note = unless_few_seeds(effect_verdict(fall, low, high, delta), note, seeds)
     first, last = means[0], means[-1]
     return {
         **row,
@@ -116,7 +115,11 @@ def _patch_row(values: pd.DataFrame, task: str, patch_field: str, delta: float, 
 
 
 def noise_amount(
-    study: Study, summary: str = "final", delta: float = 0.03, field: str = "data.noise_count", seed: int = 0
+    study: LoggedStudy,
+    summary: str = "final",
+    delta: float = 0.03,
+    field: str = "data.noise_count",
+    seed: int = 0,
 ) -> Finding:
     """With ample data the amount of noise does not matter: for every task, the spread (largest minus
     smallest mean validation accuracy over the noise amounts) stays below ``delta``."""
@@ -156,12 +159,10 @@ def _spread_row(values: pd.DataFrame, task: str, field: str, delta: float, seed:
     spread = float(means.max() - means.min())
     low, high = bootstrap.interval(draws.max(axis=1) - draws.min(axis=1))
     seeds = bootstrap.fewest_seeds(values[field])
-    verdict = negligible_verdict(spread, low, high, delta) if seeds >= bootstrap.MIN_SEEDS else INCONCLUSIVE
     note = (
         f"spread {spread:.3f}, 95% CI [{low:.3f}, {high:.3f}], best {means.idxmax()}, worst {means.idxmin()}"
     )
-    if seeds < bootstrap.MIN_SEEDS:
-        note += f"; {bootstrap.FEW_SEEDS}"
+    verdict, note = unless_few_seeds(negligible_verdict(spread, low, high, delta), note, seeds)
     return {
         "task": task,
         "seeds_min": seeds,
@@ -185,7 +186,7 @@ CHECKS = {
 }
 
 
-def check_study(study: Study, summary: str = "final") -> list[Finding]:
+def check_study(study: LoggedStudy, summary: str = "final") -> list[Finding]:
     """Every finding that applies to ``study`` (by its name)."""
     return [check(study, summary=summary) for check in CHECKS.get(study.name, ())]
 

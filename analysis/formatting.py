@@ -44,10 +44,6 @@ def percent_cell(mean: float, std: float, n: int) -> str:
     return f"{100 * mean:.1f}{spread} ({n})"
 
 
-def percent_value(value: float | None) -> str:
-    return NOT_AVAILABLE if is_missing(value) else f"{100 * value:.1f}"
-
-
 def signed_points(value: float | None) -> str:
     return NOT_AVAILABLE if is_missing(value) else f"{100 * value:+.1f}"
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from analysis import formatting
 from analysis.published import NOT_AVAILABLE, PublishedTable
-from analysis.runs import Study
+from analysis.runs import LoggedStudy
 
 
 class Layout(Protocol):
@@ -21,7 +21,7 @@ class Layout(Protocol):
     published: PublishedTable | None
 
 
-def comparable_configs(study: Study, published: PublishedTable | None) -> set[str] | None:
+def comparable_configs(study: LoggedStudy, published: PublishedTable | None) -> set[str] | None:
     """The config_ids whose logged params have the paper table's ``match`` fields (None: no table)."""
     if published is None:
         return None

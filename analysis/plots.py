@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from analysis.formatting import field_label, plain, task_label
-from analysis.runs import Study
+from analysis.runs import LoggedStudy
 from analysis.tables import StudyTable
 from study import tracking
 
@@ -61,7 +61,7 @@ def _save(figure: Figure, path: Path) -> Path:
     return path
 
 
-def config_labels(study: Study, fields: list[str]) -> pd.Series:
+def config_labels(study: LoggedStudy, fields: list[str]) -> pd.Series:
     """config_id -> a short label such as ``patch=25`` (the row fields' values)."""
     first = study.trials.groupby("config_id").first()
     if not fields:
@@ -71,7 +71,7 @@ def config_labels(study: Study, fields: list[str]) -> pd.Series:
     return pd.concat(parts, axis=1).agg(", ".join, axis=1)
 
 
-def learning_curves(study: Study, path: Path, splits: tuple[str, ...] = ("train", "val")) -> Path:
+def learning_curves(study: LoggedStudy, path: Path, splits: tuple[str, ...] = ("train", "val")) -> Path:
     """Accuracy per epoch, one line per configuration (mean over seeds, band ± std)."""
     tasks = [t.name for t in study.tasks]
     labels = config_labels(study, study.axes)

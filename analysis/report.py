@@ -21,11 +21,11 @@ from pathlib import Path
 
 from analysis import findings, paper_plots, plots, published
 from analysis.compare import compare_cells, compare_frame, comparison_markdown
+from analysis.epoch_values import SUMMARIES
 from analysis.formatting import text
 from analysis.plots import independent_fields
-from analysis.runs import Study, load_study
+from analysis.runs import LoggedStudy, load_study
 from analysis.store import StoreError, client_for, invocations
-from analysis.summary import SUMMARIES
 from analysis.tables import StudyTable, build_table
 
 DEFAULT_OUT = Path("outputs") / "report"
@@ -40,7 +40,7 @@ def parse_selector(text: str, default_study: str | None) -> tuple[str, str | Non
     return study, (invocation or None)
 
 
-def write_plots(study: Study, table: StudyTable, out: Path, prefix: str = "") -> list[Path]:
+def write_plots(study: LoggedStudy, table: StudyTable, out: Path, prefix: str = "") -> list[Path]:
     paths = [plots.learning_curves(study, out / f"{prefix}learning_curves.png")]
     if table.rows:
         paths.append(plots.accuracy_vs_factor(table, out / f"{prefix}accuracy_vs_factor.png"))
@@ -53,7 +53,7 @@ def write_plots(study: Study, table: StudyTable, out: Path, prefix: str = "") ->
     return paths
 
 
-def header(study: Study) -> list[str]:
+def header(study: LoggedStudy) -> list[str]:
     inv = study.invocation
     others = invocations(client_for(study.tracking_uri), study.name)
     return [
@@ -67,7 +67,9 @@ def header(study: Study) -> list[str]:
     ]
 
 
-def study_report(study: Study, table: StudyTable, checked: list[findings.Finding], images: list[Path]) -> str:
+def study_report(
+    study: LoggedStudy, table: StudyTable, checked: list[findings.Finding], images: list[Path]
+) -> str:
     lines = [*header(study), "", "## Table", "", table.to_markdown(), "", "## Plots", ""]
     lines += [f"![{path.stem}]({path.name})" for path in images]
     lines += ["", "## Findings", ""]

@@ -1,6 +1,6 @@
 """A study's trials as tidy pandas frames, read from MLflow only.
 
-``load_study(name, tracking_uri)`` gives a ``Study``:
+``load_study(name, tracking_uri)`` gives a ``LoggedStudy``:
 
 - ``trials``: one row per trial (child run): ``run_id``, ``trial_id``, ``config_id``, ``seed``,
   ``status`` (the ``ips.status`` tag), ``run_status`` (MLflow's), ``error``, ``epochs`` (last logged
@@ -33,6 +33,7 @@ from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from analysis.epoch_values import summarised_trials
 from analysis.store import Invocation, client_for, select_invocation, trial_runs
 from study import tracking
 
@@ -49,7 +50,7 @@ class Task:
 
 
 @dataclass
-class Study:
+class LoggedStudy:
     """Everything one invocation of a study logged, as frames."""
 
     name: str
@@ -87,15 +88,13 @@ class Study:
         return f"{self.name}@{self.invocation.index}"
 
     def summarised_trials(self, how: str = "final") -> pd.DataFrame:
-        """``trials`` plus every metric's value at the summary epoch (see ``analysis.summary``)."""
-        from analysis.summary import summarised_trials
-
+        """``trials`` plus every metric's value at the summary epoch (see ``analysis.epoch_values``)."""
         return summarised_trials(self.trials, self.history, how, self.metric, self.mode)
 
 
 def load_study(
     name: str, tracking_uri: str | os.PathLike | None = None, invocation: str | int | None = None
-) -> Study:
+) -> LoggedStudy:
     """Load one invocation (default: the latest) of study ``name`` from an MLflow store."""
     client = client_for(tracking_uri)
     chosen = select_invocation(client, name, invocation)
@@ -103,7 +102,7 @@ def load_study(
     history = load_history(client, runs)
     trials = trial_frame(runs, history)
     labels = load_label_distributions(client, runs)
-    return Study(name, chosen, client.tracking_uri, trials, history, labels)
+    return LoggedStudy(name, chosen, client.tracking_uri, trials, history, labels)
 
 
 # trials ---------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import math
 import pandas as pd
 
 from analysis.chance import study_chance
-from analysis.runs import Study
+from analysis.runs import LoggedStudy
 from study import tracking
 
 NOT_CONVERGED = "not_converged"
@@ -35,9 +35,12 @@ OUTCOMES = (
 )
 ALWAYS_SHOWN = (*FINISHED, NOT_CONVERGED, tracking.STATUS_FAILED, tracking.STATUS_RUNNING)
 DEFAULT_MARGIN = 0.05
+# The trials that tables and findings average by default; an early-stopped trial trained for less, so
+# it is counted apart, never averaged in (the runner's end-of-study table keeps the same rule).
+SUMMARISED_STATUSES: tuple[str, ...] = (tracking.STATUS_COMPLETED,)
 
 
-def training_excess(study: Study) -> pd.DataFrame:
+def training_excess(study: LoggedStudy) -> pd.DataFrame:
     """Per run and task: best training accuracy over epochs, its chance level and the excess."""
     history = study.history
     rows = []
@@ -52,14 +55,14 @@ def training_excess(study: Study) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run_id", "task", "best_train_accuracy", "chance", "excess"])
 
 
-def converged(study: Study, margin: float = DEFAULT_MARGIN) -> pd.Series:
+def converged(study: LoggedStudy, margin: float = DEFAULT_MARGIN) -> pd.Series:
     """run_id -> True / False / NA (NA: no task with a known chance level and a training accuracy)."""
     excess = training_excess(study).dropna(subset=["excess"])
     verdict = excess.groupby("run_id")["excess"].max() > margin
     return verdict.reindex(study.trials["run_id"]).astype("boolean")
 
 
-def outcomes(study: Study, margin: float = DEFAULT_MARGIN) -> pd.Series:
+def outcomes(study: LoggedStudy, margin: float = DEFAULT_MARGIN) -> pd.Series:
     """run_id -> one of ``OUTCOMES``."""
     status = study.trials.set_index("run_id")["status"]
     status = status.where(status.isin(tracking.STATUSES), UNKNOWN)  # no tag, or one we do not know

@@ -28,6 +28,7 @@ import pandas as pd
 
 from analysis import formatting
 from analysis.chance import config_chance
+from analysis.epoch_values import describe, resources, summarise
 from analysis.paper_columns import (
     comparable_configs,
     drop_empty_paper_columns,
@@ -35,12 +36,18 @@ from analysis.paper_columns import (
     with_published,
 )
 from analysis.published import NOT_AVAILABLE, PublishedTable, table_for_study
-from analysis.runs import Study
-from analysis.status import ALWAYS_SHOWN, DEFAULT_MARGIN, NOT_CONVERGED, OUTCOMES, outcome_counts, outcomes
-from analysis.summary import describe, resources, summarise
+from analysis.runs import LoggedStudy
+from analysis.status import (
+    ALWAYS_SHOWN,
+    DEFAULT_MARGIN,
+    NOT_CONVERGED,
+    OUTCOMES,
+    SUMMARISED_STATUSES,
+    outcome_counts,
+    outcomes,
+)
 from study import tracking
 
-SUMMARISED_STATUSES: tuple[str, ...] = (tracking.STATUS_COMPLETED,)
 RESOURCE_COLUMNS = ("peak_memory_mb", "seconds_per_batch")
 RATIO_COLUMNS = {"o2i_percent": "object_to_image_ratio", "o2p_percent": "object_to_patch_ratio"}
 
@@ -53,7 +60,7 @@ class Layout:
     published: PublishedTable | None
 
 
-def layout_for(study: Study) -> Layout:
+def layout_for(study: LoggedStudy) -> Layout:
     """Rows from the study's axes; splits and derived columns from its paper table, if it has one."""
     published = table_for_study(study.name)
     rows = tuple(a for a in study.axes if a != tracking.PARAM_SEED) or (published.rows if published else ())
@@ -105,7 +112,7 @@ class StudyTable:
 
 
 def build_table(
-    study: Study,
+    study: LoggedStudy,
     summary: str = "final",
     margin: float = DEFAULT_MARGIN,
     include: tuple[str, ...] = SUMMARISED_STATUSES,
@@ -133,7 +140,7 @@ def build_table(
     )
 
 
-def row_keys(study: Study, rows: tuple[str, ...]) -> pd.DataFrame:
+def row_keys(study: LoggedStudy, rows: tuple[str, ...]) -> pd.DataFrame:
     """One row per configuration (index ``config_id``): the values of the row fields, sorted."""
     trials = study.trials
     missing = [r for r in rows if r not in trials]
@@ -150,7 +157,7 @@ def mean_std_n(values: pd.Series, groups: pd.Series) -> pd.DataFrame:
 
 
 def accuracy_cells(
-    study: Study, layout: Layout, keys: pd.DataFrame, values: pd.DataFrame, included: pd.DataFrame
+    study: LoggedStudy, layout: Layout, keys: pd.DataFrame, values: pd.DataFrame, included: pd.DataFrame
 ) -> pd.DataFrame:
     frames = []
     for split in layout.splits:
@@ -168,7 +175,9 @@ def accuracy_cells(
     return with_published(cells, layout, comparable_configs(study, layout.published))
 
 
-def derived_columns(study: Study, layout: Layout, keys: pd.DataFrame, included: pd.DataFrame) -> pd.DataFrame:
+def derived_columns(
+    study: LoggedStudy, layout: Layout, keys: pd.DataFrame, included: pd.DataFrame
+) -> pd.DataFrame:
     frame = pd.DataFrame(index=keys.index)
     first = study.trials.groupby("config_id").first()
     for column, name in RATIO_COLUMNS.items():

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis.bootstrap import LEVEL
+from analysis.bootstrap import FEW_SEEDS, LEVEL, MIN_SEEDS
 
 HOLDS = "holds"
 DOES_NOT_HOLD = "does not hold"
@@ -89,6 +89,14 @@ def probability_verdict(p_claim: float, p_opposite: float, level: float = LEVEL)
     if p_opposite >= level:
         return DOES_NOT_HOLD
     return INCONCLUSIVE
+
+
+def unless_few_seeds(verdict: str, note: str, seeds: int) -> tuple[str, str]:
+    """``verdict`` and ``note`` as they are, or, when some configuration has fewer than ``MIN_SEEDS``
+    seeds (``seeds``: the fewest), inconclusive with the note saying why: the rule of every check."""
+    if seeds >= MIN_SEEDS:
+        return verdict, note
+    return INCONCLUSIVE, f"{note}; {FEW_SEEDS}"
 
 
 def all_of(verdicts: list[str]) -> str:

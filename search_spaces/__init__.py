@@ -1,4 +1,4 @@
-"""The named studies: ``STUDIES[name]`` is a plain-data ``Study`` (see ``search_spaces._study``).
+"""The named studies: ``STUDIES[name]`` is a plain-data ``StudySpec`` (see ``search_spaces._spec``).
 
 One module per study; each module's docstring gives its command, the paper table or figure it rebuilds
 and its expected run time per profile. A new study is a new module plus one line here.
@@ -16,18 +16,18 @@ from search_spaces import (
     patch_size_low_data,
     patch_size_traffic,
 )
-from search_spaces._study import (
+from search_spaces._spec import (
     PROFILE_NAMES,
     Choice,
     IntUniform,
     LogUniform,
     Profile,
     Search,
-    Study,
+    StudySpec,
     Uniform,
 )
 
-STUDIES: dict[str, Study] = {
+STUDIES: dict[str, StudySpec] = {
     module.STUDY.name: module.STUDY
     for module in (
         patch_size_low_data,
@@ -51,6 +51,6 @@ __all__ = [
     "LogUniform",
     "Profile",
     "Search",
-    "Study",
+    "StudySpec",
     "Uniform",
 ]

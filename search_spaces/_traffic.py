@@ -34,24 +34,23 @@ from ips.config import (
     SelectionConfig,
     TrafficSignsConfig,
 )
-from search_spaces._scale import TINY_MODEL
-from search_spaces._study import Profile
+from search_spaces._smoke import TINY_MODEL
+from search_spaces._spec import Profile
 
-BASE = IPSConfig(
-    data=TrafficSignsConfig(fraction=0.25, image_height=1200, image_width=1600, augment=True),
+BASE = IPSConfig(  # what the traffic signs change of IPSConfig's defaults (the rest: batch 16, ...)
+    data=TrafficSignsConfig(fraction=0.25),  # 1200x1600 images, augmented: the defaults
     tasks=TRAFFIC_SIGNS_TASKS,
-    encoder=EncoderConfig(architecture="resnet18", pretrained=True, input_channels=3, stages=4),
+    encoder=EncoderConfig(pretrained=True, input_channels=3, stages=4),
     aggregator=AggregatorConfig(
         embedding_dim=512,
-        heads=8,
         key_dim_per_head=64,
         value_dim_per_head=64,
         mlp_dim=2048,
         positional_encoding=False,  # IPS's traffic config: use_pos False
     ),
-    selection=SelectionConfig(memory_size=10, iteration_size=32, shuffle=True),  # as the published runs
+    selection=SelectionConfig(memory_size=10, iteration_size=32),  # shuffled, as the published runs
     patches=PatchConfig(size=100),
-    optimisation=OptimisationConfig(epochs=150, batch_size=16, lr=3e-4, weight_decay=0.1, warmup_epochs=10),
+    optimisation=OptimisationConfig(epochs=150, lr=3e-4),
 )
 SEEDS = (0, 1, 2, 3, 4)  # the model's seeds; the data split stays data.data_seed = 0
 AUTHORS_VALIDATION: dict[str, Any] = {"data.validation_subset": "first_per_class"}

@@ -9,10 +9,9 @@ Memory-Efficient High-Resolution Image Classification": 25%, 50% and 100% of the
 seeded subset stratified by label, at patch 100 (the original IPS setting), memory 10, iteration 32,
 ResNet-18 with 4 stages from ImageNet weights, lr 3e-4, 150 epochs, 5 seeds.
 
-The seeds vary the model (initialisation, data order, dropout, selection shuffle), not the data split:
-every seed trains on the same Set1 subset and validates on Set2 (``data.data_seed`` stays 0). The
-``paper`` profile validates on the authors' subset of Set2 (the first ``int(count x fraction)`` images
-of each class); ``--set data.validation_subset=full`` validates on the whole set.
+Seeds and validation as in ``patch_size_traffic`` (``search_spaces._traffic``): the seeds vary the
+model, not the data split; the ``paper`` profile validates on the authors' subset of Set2, and
+``--set data.validation_subset=full`` on the whole set.
 
 Expected run time
 -----------------
@@ -21,10 +20,10 @@ Expected run time
 - ``smoke``: 3 trials of 2 epochs on a small folder (the tests' fixture), about 2 minutes.
 """
 
-from search_spaces._study import Profile, Study
+from search_spaces._spec import Profile, StudySpec
 from search_spaces._traffic import BASE, CPU, PAPER, SEEDS, SMOKE
 
-STUDY = Study(
+STUDY = StudySpec(
     name="dataset_fraction_traffic",
     description="25%, 50% and 100% of the Swedish traffic-sign training set at patch 100.",
     reproduces="Riffi-Aslett & Fell, Table 5 (dataset fraction, Swedish traffic signs)",

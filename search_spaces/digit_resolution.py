@@ -17,35 +17,17 @@ Expected run time
 - ``smoke``: 2 digit sizes, about a minute on 2 CPU cores.
 """
 
-from ips.config import (
-    AggregatorConfig,
-    IPSConfig,
-    MegapixelMNISTConfig,
-    OptimisationConfig,
-    PatchConfig,
-    SelectionConfig,
-)
-from search_spaces._scale import smoke
-from search_spaces._study import PUBLISHED_RENDERER, Profile, Study
+from ips.config import IPSConfig, MegapixelMNISTConfig, OptimisationConfig
+from search_spaces._megapixel import CPU_600, paper_profile
+from search_spaces._smoke import smoke
+from search_spaces._spec import Profile, StudySpec
 
-BASE = IPSConfig(
-    data=MegapixelMNISTConfig(
-        canvas_height=1500,
-        canvas_width=1500,
-        digit_size=28,
-        train_canvases=5000,
-        validation_canvases=1000,
-        noise="bezier",
-        noise_count=800,
-        noise_thickness=1.925,
-    ),
-    aggregator=AggregatorConfig(positional_encoding=True),  # as in every published run (use_pos)
-    selection=SelectionConfig(memory_size=100, iteration_size=100, shuffle=True),  # published: shuffle
-    patches=PatchConfig(size=50),
-    optimisation=OptimisationConfig(epochs=150, batch_size=16, lr=1e-3, warmup_epochs=10),
+BASE = IPSConfig(  # what Table 7 changes of the follow-up's setting (search_spaces._megapixel)
+    data=MegapixelMNISTConfig(canvas_height=1500, canvas_width=1500),
+    optimisation=OptimisationConfig(epochs=150),
 )
 
-STUDY = Study(
+STUDY = StudySpec(
     name="digit_resolution",
     description="Digits of 14, 21, 28, 46 and 64 pixels on 1500-pixel canvases, 5,000 canvases.",
     reproduces="Riffi-Aslett & Fell, Table 7 (digit resolution, Megapixel MNIST)",
@@ -53,13 +35,7 @@ STUDY = Study(
     axes={"data.digit_size": [14, 21, 28, 46, 64]},
     seeds=(0, 1, 2),
     profiles={
-        "paper": Profile(
-            note="The paper's settings, canvases drawn by the follow-up's published renderer "
-            "(integer stroke widths, area resizing, boxes assigned), so that our numbers and the paper's "
-            "answer the same question.",
-            overrides=PUBLISHED_RENDERER,
-            expected_time="about a day on one GPU, four trials at a time (estimate)",
-        ),
+        "paper": paper_profile("about a day on one GPU, four trials at a time (estimate)"),
         "cpu": Profile(
             note=(
                 "The digit sizes are the variable and keep their pixels; the canvas shrinks to 600 "
@@ -67,16 +43,7 @@ STUDY = Study(
                 "memory 20 of the 144 patches. 150 training and 50 validation canvases, 10 epochs "
                 "with 1 of warm-up, one seed."
             ),
-            overrides={
-                "data.canvas_height": 600,
-                "data.canvas_width": 600,
-                "data.noise_count": 128,
-                "data.train_canvases": 150,
-                "data.validation_canvases": 50,
-                "optimisation.epochs": 10,
-                "optimisation.warmup_epochs": 1,
-                "selection.memory_size": 20,
-            },
+            overrides={**CPU_600, "data.noise_count": 128, "data.train_canvases": 150},
             seeds=(0,),
             expected_time="about an hour on 2 CPU cores",
         ),

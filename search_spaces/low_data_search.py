@@ -21,8 +21,8 @@ Expected run time
 - ``smoke``: 2 suggestions x 2 seeds, about 2 minutes on 2 CPU cores.
 """
 
-from search_spaces._scale import smoke
-from search_spaces._study import Choice, LogUniform, Profile, Search, Study
+from search_spaces._smoke import smoke
+from search_spaces._spec import Choice, LogUniform, Profile, Search, StudySpec
 from search_spaces.patch_size_low_data import (
     BASE,
     CPU_GEOMETRY,
@@ -31,7 +31,7 @@ from search_spaces.patch_size_low_data import (
     SMOKE_GEOMETRY,
 )
 
-STUDY = Study(
+STUDY = StudySpec(
     name="low_data_search",
     description="Optuna (TPE) over patch size, memory size and lr; each suggestion scored over seeds.",
     reproduces="A search around Riffi-Aslett & Fell, Table 4 (low-data Megapixel MNIST)",

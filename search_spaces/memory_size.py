@@ -20,11 +20,11 @@ Expected run time
 - ``smoke``: 3 memory sizes, about a minute on 2 CPU cores.
 """
 
-from search_spaces._scale import smoke
-from search_spaces._study import Profile, Study
+from search_spaces._smoke import smoke
+from search_spaces._spec import Profile, StudySpec
 from search_spaces.patch_size_low_data import BASE, CPU_GEOMETRY, CPU_TRAINING, SMOKE_GEOMETRY
 
-STUDY = Study(
+STUDY = StudySpec(
     name="memory_size",
     description="Memory 10..200 patches on the patch_size_low_data setting with patch 50.",
     reproduces="Accuracy vs memory and time on the setting of Riffi-Aslett & Fell, Table 4",

@@ -17,35 +17,14 @@ Expected run time
 - ``smoke``: 2 amounts, about a minute on 2 CPU cores.
 """
 
-from ips.config import (
-    AggregatorConfig,
-    IPSConfig,
-    MegapixelMNISTConfig,
-    OptimisationConfig,
-    PatchConfig,
-    SelectionConfig,
-)
-from search_spaces._scale import smoke
-from search_spaces._study import PUBLISHED_RENDERER, Profile, Study
+from ips.config import IPSConfig
+from search_spaces._megapixel import CPU_600, paper_profile
+from search_spaces._smoke import smoke
+from search_spaces._spec import Profile, StudySpec
 
-BASE = IPSConfig(
-    data=MegapixelMNISTConfig(
-        canvas_height=3000,
-        canvas_width=3000,
-        digit_size=28,
-        train_canvases=5000,
-        validation_canvases=1000,
-        noise="bezier",
-        noise_count=800,
-        noise_thickness=1.925,
-    ),
-    aggregator=AggregatorConfig(positional_encoding=True),  # as in every published run (use_pos)
-    selection=SelectionConfig(memory_size=100, iteration_size=100, shuffle=True),  # published: shuffle
-    patches=PatchConfig(size=50),
-    optimisation=OptimisationConfig(epochs=100, batch_size=16, lr=1e-3, warmup_epochs=10),
-)
+BASE = IPSConfig()  # Table 3's fixed setting is the follow-up's, all defaults (see search_spaces._megapixel)
 
-STUDY = Study(
+STUDY = StudySpec(
     name="noise_amount",
     description="100..800 Bezier noise curves on 3000-pixel canvases, 28-pixel digits, 5,000 canvases.",
     reproduces="Riffi-Aslett & Fell, Table 3 (amount of noise, Megapixel MNIST)",
@@ -53,13 +32,7 @@ STUDY = Study(
     axes={"data.noise_count": [100, 200, 300, 400, 600, 800]},
     seeds=(0, 1, 2),
     profiles={
-        "paper": Profile(
-            note="The paper's settings, canvases drawn by the follow-up's published renderer "
-            "(integer stroke widths, area resizing, boxes assigned), so that our numbers and the paper's "
-            "answer the same question.",
-            overrides=PUBLISHED_RENDERER,
-            expected_time="about 3 days on one GPU, four trials at a time (estimate)",
-        ),
+        "paper": paper_profile("about 3 days on one GPU, four trials at a time (estimate)"),
         "cpu": Profile(
             note=(
                 "Digits keep their 28 pixels; the canvas shrinks to 600 pixels (the cost grows with "
@@ -68,15 +41,7 @@ STUDY = Study(
                 "Memory 20 of the 144 patches; 200 training and 50 validation canvases, 10 epochs "
                 "with 1 of warm-up, one seed."
             ),
-            overrides={
-                "data.canvas_height": 600,
-                "data.canvas_width": 600,
-                "data.train_canvases": 200,
-                "data.validation_canvases": 50,
-                "optimisation.epochs": 10,
-                "optimisation.warmup_epochs": 1,
-                "selection.memory_size": 20,
-            },
+            overrides={**CPU_600, "data.train_canvases": 200},
             axes={"data.noise_count": [4, 12, 24, 32]},
             seeds=(0,),
             expected_time="about an hour on 2 CPU cores",

@@ -18,35 +18,17 @@ Expected run time
 - ``smoke``: 2 thicknesses, about a minute on 2 CPU cores.
 """
 
-from ips.config import (
-    AggregatorConfig,
-    IPSConfig,
-    MegapixelMNISTConfig,
-    OptimisationConfig,
-    PatchConfig,
-    SelectionConfig,
-)
-from search_spaces._scale import smoke
-from search_spaces._study import PUBLISHED_RENDERER, Profile, Study
+from ips.config import IPSConfig, MegapixelMNISTConfig, OptimisationConfig
+from search_spaces._megapixel import CPU_600, paper_profile
+from search_spaces._smoke import smoke
+from search_spaces._spec import Profile, StudySpec
 
-BASE = IPSConfig(
-    data=MegapixelMNISTConfig(
-        canvas_height=1500,
-        canvas_width=1500,
-        digit_size=28,
-        train_canvases=2000,
-        validation_canvases=1000,
-        noise="bezier",
-        noise_count=800,
-        noise_thickness=1.925,
-    ),
-    aggregator=AggregatorConfig(positional_encoding=True),  # as in every published run (use_pos)
-    selection=SelectionConfig(memory_size=100, iteration_size=100, shuffle=True),  # published: shuffle
-    patches=PatchConfig(size=50),
-    optimisation=OptimisationConfig(epochs=50, batch_size=16, lr=1e-3, warmup_epochs=10),
+BASE = IPSConfig(  # what Table 2 changes of the follow-up's setting (search_spaces._megapixel)
+    data=MegapixelMNISTConfig(canvas_height=1500, canvas_width=1500, train_canvases=2000),
+    optimisation=OptimisationConfig(epochs=50),
 )
 
-STUDY = Study(
+STUDY = StudySpec(
     name="noise_thickness",
     description="Bezier noise thickness 1.4..2.6 (step 0.2) on 1500-pixel canvases, 28-pixel digits.",
     reproduces="Riffi-Aslett & Fell, Table 2 (noise thickness, Megapixel MNIST)",
@@ -54,13 +36,7 @@ STUDY = Study(
     axes={"data.noise_thickness": [1.4, 1.6, 1.8, 2.0, 2.2, 2.4, 2.6]},
     seeds=(0, 1, 2),
     profiles={
-        "paper": Profile(
-            note="The paper's settings, canvases drawn by the follow-up's published renderer "
-            "(integer stroke widths, area resizing, boxes assigned), so that our numbers and the paper's "
-            "answer the same question.",
-            overrides=PUBLISHED_RENDERER,
-            expected_time="about 6 hours on one GPU, four trials at a time (estimate)",
-        ),
+        "paper": paper_profile("about 6 hours on one GPU, four trials at a time (estimate)"),
         "cpu": Profile(
             note=(
                 "The digits and the strokes keep their paper size in pixels (the thickness is the "
@@ -70,16 +46,7 @@ STUDY = Study(
                 "validation canvases, 10 epochs with 1 of warm-up, the thinnest, two middle and the "
                 "thickest noise, one seed."
             ),
-            overrides={
-                "data.canvas_height": 600,
-                "data.canvas_width": 600,
-                "data.noise_count": 128,
-                "data.train_canvases": 200,
-                "data.validation_canvases": 50,
-                "optimisation.epochs": 10,
-                "optimisation.warmup_epochs": 1,
-                "selection.memory_size": 20,
-            },
+            overrides={**CPU_600, "data.noise_count": 128, "data.train_canvases": 200},
             axes={"data.noise_thickness": [1.4, 1.8, 2.2, 2.6]},
             seeds=(0,),
             expected_time="about an hour on 2 CPU cores",

@@ -28,7 +28,7 @@ Expected run time
 - ``smoke``: 2 thicknesses, about a minute on 2 CPU cores.
 """
 
-from search_spaces._study import Profile, Study
+from search_spaces._spec import Profile, StudySpec
 from search_spaces.noise_thickness import BASE
 from search_spaces.noise_thickness import STUDY as TABLE_2
 
@@ -36,7 +36,7 @@ THICKNESSES = [1.4, 1.6, 1.8, 1.85, 1.9, 1.95, 2.0, 2.05, 2.1, 2.15, 2.2, 2.4, 2
 CPU_THICKNESSES = [1.4, 1.8, 1.9, 2.0, 2.1, 2.2, 2.6]
 REAL_VALUED = {"data.renderer": "real_valued"}  # explicit: this study is about the continuous strokes
 
-STUDY = Study(
+STUDY = StudySpec(
     name="noise_thickness_continuous",
     description="Table 2's noise thickness 1.4..2.6 (steps of 0.05 in 1.8..2.2) with real-valued strokes.",
     reproduces="Ours, beyond Riffi-Aslett & Fell, Table 2: the thickness axis with continuous strokes",

@@ -21,68 +21,32 @@ Expected run time
 - ``smoke``: 2 x 2 configurations, about 2 minutes on 2 CPU cores.
 """
 
-from ips.config import (
-    AggregatorConfig,
-    IPSConfig,
-    MegapixelMNISTConfig,
-    OptimisationConfig,
-    PatchConfig,
-    SelectionConfig,
-)
-from search_spaces._scale import smoke
-from search_spaces._study import PUBLISHED_RENDERER, Profile, Study
+from ips.config import IPSConfig, MegapixelMNISTConfig
+from search_spaces._megapixel import paper_profile
+from search_spaces._smoke import smoke
+from search_spaces._spec import Profile, StudySpec
 
-
-def noise_for(digit: int) -> int:
-    """The paper's rule: ``1000 - 7.14 x digit`` Bezier curves, rounded."""
-    return round(1000 - 7.14 * digit)
-
-
-def digit_axis(digits: list[int], noise_digits: list[int] | None = None) -> list[dict]:
-    """One value of the linked ``digit`` axis per digit size: the size and its noise count (the count
-    of the paper digit it stands for, ``noise_digits``, where a profile scales the digits)."""
-    noise_digits = noise_digits or digits
-    return [
-        {"data.digit_size": digit, "data.noise_count": noise_for(paper_digit)}
-        for digit, paper_digit in zip(digits, noise_digits, strict=True)
-    ]
-
-
-BASE = IPSConfig(
-    data=MegapixelMNISTConfig(
-        canvas_height=3000,
-        canvas_width=3000,
-        digit_size=28,
-        train_canvases=1000,
-        validation_canvases=1000,
-        noise="bezier",
-        noise_count=800,
-        noise_thickness=1.925,
-    ),
-    aggregator=AggregatorConfig(positional_encoding=True),  # as in every published run (use_pos)
-    selection=SelectionConfig(memory_size=100, iteration_size=100, shuffle=True),  # published: shuffle
-    patches=PatchConfig(size=50),
-    optimisation=OptimisationConfig(epochs=100, batch_size=16, lr=1e-3, warmup_epochs=10),
+BASE = IPSConfig(  # what Figure 4 changes of the follow-up's setting (search_spaces._megapixel)
+    data=MegapixelMNISTConfig(train_canvases=1000),
 )
 
-STUDY = Study(
+STUDY = StudySpec(
     name="o2i_data_size",
     description="Digit 28..112 (noise 1000 - 7.14 x digit) x 800..4,000 training canvases, canvas 3000.",
     reproduces="Riffi-Aslett & Fell, Figure 4 (object-to-image ratio x training-set size)",
     base=BASE,
     axes={
-        "digit": digit_axis([28, 56, 84, 112]),
+        "digit": [  # noise = 1000 - 7.14 x digit, ips.data.megapixel_mnist.followup_noise_count
+            {"data.digit_size": 28, "data.noise_count": 800},
+            {"data.digit_size": 56, "data.noise_count": 600},
+            {"data.digit_size": 84, "data.noise_count": 400},
+            {"data.digit_size": 112, "data.noise_count": 200},
+        ],
         "data.train_canvases": [800, 1000, 2000, 4000],
     },
     seeds=(0, 1, 2),
     profiles={
-        "paper": Profile(
-            note="The paper's settings, canvases drawn by the follow-up's published renderer "
-            "(integer stroke widths, area resizing, boxes assigned), so that our numbers and the paper's "
-            "answer the same question.",
-            overrides=PUBLISHED_RENDERER,
-            expected_time="about 4 days on one GPU, four trials at a time (estimate)",
-        ),
+        "paper": paper_profile("about 4 days on one GPU, four trials at a time (estimate)"),
         "cpu": Profile(
             note=(
                 "A 600-pixel canvas (the cost grows with its area) with digits of 14, 21, 28 and 37 "

@@ -26,35 +26,14 @@ Expected run time
 - ``smoke``: 4 trials, about 1 to 2 minutes on 2 CPU cores.
 """
 
-from ips.config import (
-    AggregatorConfig,
-    EncoderConfig,
-    IPSConfig,
-    MegapixelMNISTConfig,
-    OptimisationConfig,
-    PatchConfig,
-    SelectionConfig,
-)
-from search_spaces._scale import smoke
-from search_spaces._study import PUBLISHED_RENDERER, Profile, Study
+from ips.config import IPSConfig, MegapixelMNISTConfig
+from search_spaces._megapixel import paper_profile
+from search_spaces._smoke import smoke
+from search_spaces._spec import Profile, StudySpec
 
 # The paper's setting: everything the study holds fixed.
-BASE = IPSConfig(
-    data=MegapixelMNISTConfig(
-        canvas_height=3000,
-        canvas_width=3000,
-        digit_size=84,
-        train_canvases=1000,
-        validation_canvases=1000,
-        noise="bezier",
-        noise_count=400,
-        noise_thickness=1.925,
-    ),
-    encoder=EncoderConfig(architecture="resnet18", pretrained=False, input_channels=1, stages=2),
-    aggregator=AggregatorConfig(positional_encoding=True),  # as in every published run (use_pos)
-    selection=SelectionConfig(memory_size=100, iteration_size=100, shuffle=True),  # published: shuffle
-    patches=PatchConfig(size=50),
-    optimisation=OptimisationConfig(epochs=100, batch_size=16, lr=1e-3, warmup_epochs=10),
+BASE = IPSConfig(  # what Table 4 changes of the follow-up's setting (search_spaces._megapixel)
+    data=MegapixelMNISTConfig(digit_size=84, train_canvases=1000, noise_count=400),
 )
 
 # The cpu geometry, shared with the memory-size study and the search. Digits of 28 pixels and patches
@@ -83,7 +62,7 @@ SMOKE_GEOMETRY = {
     "data.noise_count": 36,  # the paper's noise coverage (about 31% of the canvas) on a 300-pixel canvas
 }
 
-STUDY = Study(
+STUDY = StudySpec(
     name="patch_size_low_data",
     description="Patch size 25..150 (stride = patch) with 1,000 training canvases of 84-pixel digits.",
     reproduces="Riffi-Aslett & Fell, Table 4 (patch size in the low-data regime, Megapixel MNIST)",
@@ -91,13 +70,7 @@ STUDY = Study(
     axes={"patches.size": [25, 50, 100, 150]},
     seeds=(0, 1, 2),
     profiles={
-        "paper": Profile(
-            note="The paper's settings, canvases drawn by the follow-up's published renderer "
-            "(integer stroke widths, area resizing, boxes assigned), so that our numbers and the paper's "
-            "answer the same question.",
-            overrides=PUBLISHED_RENDERER,
-            expected_time="about a day on one GPU, four trials at a time (estimate)",
-        ),
+        "paper": paper_profile("about a day on one GPU, four trials at a time (estimate)"),
         "cpu": Profile(
             note=(
                 "28-pixel digits with the patch sizes divided by 3 (8/17/33/50): the object-to-patch "

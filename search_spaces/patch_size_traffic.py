@@ -24,7 +24,7 @@ Expected run time
 - ``smoke``: 4 trials of 2 epochs on a small folder (the tests' fixture), about 2 minutes.
 """
 
-from search_spaces._study import Profile, Study
+from search_spaces._spec import Profile, StudySpec
 from search_spaces._traffic import (
     BASE,
     CPU,
@@ -35,7 +35,7 @@ from search_spaces._traffic import (
     SMOKE_PATCH_SIZES,
 )
 
-STUDY = Study(
+STUDY = StudySpec(
     name="patch_size_traffic",
     description="Patch size 25..100 (stride = patch) on the 25% subset of the Swedish traffic signs.",
     reproduces="Riffi-Aslett & Fell, Table 6 (patch size, Swedish traffic signs, 25% of the data)",

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ips.config import ConfigError, IPSConfig, flatten, override
-from search_spaces import PROFILE_NAMES, STUDIES, Choice, Search, Study
-from search_spaces._study import IntUniform, LogUniform, Profile, Uniform
+from search_spaces import PROFILE_NAMES, STUDIES, Choice, IntUniform, LogUniform, Profile, Search, Uniform
+from search_spaces import StudySpec as Study
 from study import tracking
 
 METRIC_DIRECTIONS = ("max", "min")

@@ -222,6 +222,7 @@ def launch(
     from mlflow import MlflowClient
     from ray import tune
 
+    from analysis.runner_table import runner_table
     from study import mlflow_store as store
     from study import mlflow_ui
     from study.dry_run import plan_seconds
@@ -229,7 +230,6 @@ def launch(
     from study.mlflow_callback import MLflowTrialLogger
     from study.progress import ProgressPrinter
     from study.run import EXIT_FAILED_TRIALS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-    from study.summary import study_summary
     from study.trainable import train_trial
 
     start_ray(args.address)
@@ -293,7 +293,7 @@ def launch(
             tuner = build_tuner(plan, trainable, experiment_dir, callbacks, args, where, concurrent)
         tuner.fit()
 
-        print("\n" + study_summary(client, experiment_id, parent_id, plan.varied_fields, plan.study.metric))
+        print("\n" + runner_table(client, experiment_id, parent_id, plan.varied_fields, plan.study.metric))
         print(
             f"\nCompare the trials in the MLflow UI:\n  {store.ui_command(redact_uri(tracking_uri))}\n"
             f"  then open {url}"

@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from ips.config import to_dict
-from search_spaces import PROFILE_NAMES, STUDIES, Study
+from search_spaces import PROFILE_NAMES, STUDIES
+from search_spaces import StudySpec as Study
 from study.expand import Plan, StudyError, check_scheduler, get_study, plan_study
 from study.redact import is_redacted, redact_argv, redact_uri, remember
 

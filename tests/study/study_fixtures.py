@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from ips.config import IPSConfig, override
-from search_spaces import Choice, Profile, Search, Study
-from search_spaces._scale import smoke
+from search_spaces import Choice, Profile, Search, StudySpec
+from search_spaces._smoke import smoke
 
 HERE = Path(__file__).resolve().parent
 TINY_BASE = override(
@@ -32,9 +32,9 @@ TINY_BASE = override(
 )
 
 
-def tiny_study(name: str, axes: dict, epochs: int) -> Study:
+def tiny_study(name: str, axes: dict, epochs: int) -> StudySpec:
     base = override(TINY_BASE, {"optimisation.epochs": epochs})
-    return Study(
+    return StudySpec(
         name=name,
         description=f"test study {name}",
         reproduces="nothing (a test)",
@@ -45,7 +45,7 @@ def tiny_study(name: str, axes: dict, epochs: int) -> Study:
     )
 
 
-def tiny_search(epochs: int) -> Study:
+def tiny_search(epochs: int) -> StudySpec:
     """A searched study: 2 suggestions of patch size x lr, each on seeds 0 and 1."""
     base = override(TINY_BASE, {"optimisation.epochs": epochs})
     search = Search(
@@ -53,7 +53,7 @@ def tiny_search(epochs: int) -> Study:
         suggestions=2,
         sampler_seed=0,
     )
-    return Study(
+    return StudySpec(
         name="tiny_search",
         description="test study tiny_search",
         reproduces="nothing (a test)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ips.config import IPSConfig, override
-from search_spaces import Choice, LogUniform, Profile, Search, Study
+from search_spaces import Choice, LogUniform, Profile, Search, StudySpec
 from study.expand import StudyError, get_study, plan_study
 
 BASE = override(
@@ -20,7 +20,7 @@ BASE = override(
 
 
 def make_study(axes, profiles=None, search=None, seeds=(0, 1)):
-    return Study(
+    return StudySpec(
         name="test",
         description="a test study",
         reproduces="nothing",

@@ -13,13 +13,13 @@ from mlflow import MlflowClient
 from ray.tune.experiment import Trial
 from study_fixtures import TINY_STUDIES
 
+from analysis.runner_table import runner_table
 from ips.config import flatten, to_dict
 from study import mlflow_store as store
 from study import mlflow_ui, tracking
 from study.expand import plan_study
 from study.mlflow_callback import MLflowTrialLogger, is_epoch_metric
 from study.ray_config import NODE_ID_KEY, grid_entry
-from study.summary import study_summary
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +162,7 @@ def test_a_restored_callback_continues_each_trial_in_its_one_run(mlflow_store):
         a.path for a in client.list_artifacts(done.info.run_id)
     }
 
-    table = study_summary(client, experiment_id, parent, ["patches.size"], "val/accuracy")
+    table = runner_table(client, experiment_id, parent, ["patches.size"], "val/accuracy")
     assert "0.4000" in table and "1/1" in table and "0/1" in table
 
 
@@ -183,7 +183,7 @@ def test_early_stopped_trials_are_told_apart_from_completed_ones(mlflow_store):
     assert run.data.tags[tracking.TAG_STATUS] == tracking.STATUS_EARLY_STOPPED
     assert client.get_run(parent).info.status == store.FINISHED
     # The end-of-study table counts it apart, never averages its shorter training in.
-    table = study_summary(client, experiment_id, parent, ["patches.size"], "val/accuracy")
+    table = runner_table(client, experiment_id, parent, ["patches.size"], "val/accuracy")
     assert table.splitlines()[2].split()[1:] == ["-", "0/1", "(1", "stopped", "early)"]
 
 

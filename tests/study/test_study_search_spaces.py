@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from ips.data.megapixel_mnist import followup_noise_count
 from search_spaces import PROFILE_NAMES, STUDIES
 from study.cost import trial_cost
 from study.expand import plan_study
@@ -117,6 +118,12 @@ def test_o2i_data_size_links_noise_to_the_digit():
     assert plan.varied_fields == ["data.digit_size", "data.noise_count", "data.train_canvases"]
     assert {t.config.data.canvas_height for t in plan.trials} == {3000}
     assert {t.config.patches.size for t in plan.trials} == {50}
+
+
+def test_o2i_data_size_noise_counts_follow_the_one_rule_in_ips():
+    plan = plan_study(STUDIES["o2i_data_size"], "paper")
+    for trial in plan.trials:
+        assert trial.config.data.noise_count == followup_noise_count(trial.config.data.digit_size)
 
 
 def test_digit_resolution_and_memory_size_paper_settings():

@@ -40,8 +40,6 @@ SMOKE_SELECTION: dict[str, Any] = {
     "selection.iteration_size": 128,
 }
 
-SMOKE_SEEDS: tuple[int, ...] = (0,)
-
 
 def smoke(overrides: dict[str, Any]) -> dict[str, Any]:
     """The smoke overrides shared by every Megapixel MNIST study, updated with a study's own."""

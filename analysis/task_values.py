@@ -5,15 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.chance import study_chance
-from analysis.runs import Study
-from analysis.summary import summarise
+from analysis.epoch_values import summarise
+from analysis.runs import LoggedStudy
+from analysis.status import SUMMARISED_STATUSES
 from study import tracking
-
-SUMMARISED_STATUSES: tuple[str, ...] = (tracking.STATUS_COMPLETED,)
 
 
 def trial_values(
-    study: Study,
+    study: LoggedStudy,
     split: str = "val",
     summary: str = "final",
     include: tuple[str, ...] = SUMMARISED_STATUSES,
@@ -41,6 +40,6 @@ def trial_values(
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
-def missing_params(study: Study, fields: list[str]) -> list[str]:
+def missing_params(study: LoggedStudy, fields: list[str]) -> list[str]:
     """The ``fields`` that the study's trials did not log as params."""
     return [f for f in fields if f not in study.trials]

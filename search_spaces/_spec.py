@@ -1,7 +1,7 @@
 """The plain-data shape of a study: a base config, the axes it varies, its seeds and its profiles.
 
-A study module builds one ``Study`` and nothing else; ``study.expand`` turns it into the trial table
-and ``study.run`` runs that table on Ray Tune. Fields are named by the dotted keys of
+A study module builds one ``StudySpec`` and nothing else; the runner (``study``) turns it into the
+trial table and ``study.run`` runs that table on Ray Tune. Fields are named by the dotted keys of
 ``ips.config.override`` (``"patches.size"``), so every value can be checked before anything runs.
 
 Axes
@@ -19,12 +19,12 @@ scored by the mean of its seeds.
 
 Profiles
 --------
-``paper`` holds the paper's exact settings; for a study that rebuilds a published table that includes
-the follow-up's published canvas renderer (``PUBLISHED_RENDERER``: the generator that produced the
-paper's numbers, see ``ips.data.followup_renderer``), while ``cpu`` and ``smoke`` keep the default
-real-valued renderer (what the paper's text describes). ``cpu`` and ``smoke`` scale a study down
-with dotted ``overrides`` of the base, optional replacements of axes (same names), seeds and search,
-and a ``note`` that says what was scaled and why.
+``paper`` holds the paper's exact settings; for a Megapixel MNIST study that rebuilds a published
+table that includes the follow-up's published canvas renderer (``search_spaces._megapixel``: the
+generator that produced the paper's numbers, see ``ips.data.followup_renderer``), while ``cpu`` and
+``smoke`` keep the default real-valued renderer (what the paper's text describes). ``cpu`` and
+``smoke`` scale a study down with dotted ``overrides`` of the base, optional replacements of axes
+(same names), seeds and search, and a ``note`` that says what was scaled and why.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from typing import Any
 from ips.config import IPSConfig
 
 PROFILE_NAMES = ("paper", "cpu", "smoke")
-PUBLISHED_RENDERER: dict[str, Any] = {"data.renderer": "followup_published"}  # paper profiles of tables
 
 
 # ------------------------------------------------------------------------------------- distributions
@@ -101,7 +100,7 @@ class Profile:
 
 
 @dataclass(frozen=True)
-class Study:
+class StudySpec:
     """One named study: everything needed to rebuild one table or figure of the paper."""
 
     name: str

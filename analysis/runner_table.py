@@ -1,10 +1,16 @@
-"""The end-of-study table, read back from MLflow: the main metric per configuration over its seeds.
+"""The table ``python -m study.run`` prints when its trials end: the study's metric per configuration.
 
 One row per configuration (``ips.config_id``): the values of the varied fields, the final value of the
 study's metric as mean +/- standard deviation over the seeds that completed every epoch, and how many
 of its seeds did (an early-stopped seed's value is that of a shorter training: it is counted apart,
-never averaged in). Reading MLflow rather than Ray's result grid means a
-resumed study reports every trial, from this invocation and the ones before.
+never averaged in; ``analysis.status.SUMMARISED_STATUSES``, the rule of every table here). Reading
+MLflow rather than Ray's result grid means a resumed study reports every trial, from this invocation
+and the ones before.
+
+Why not ``analysis.tables.build_table``: that table answers the paper's question (every task and
+split, chance levels, the published columns, the outcome of each trial), reading every metric's
+history and every label distribution. The runner asks for a glance at the one metric it optimised,
+on a study that may have just been interrupted, straight from the runs' last values in one search.
 """
 
 from __future__ import annotations
@@ -15,10 +21,9 @@ from dataclasses import dataclass
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
-from study import mlflow_store as store
+from analysis.status import SUMMARISED_STATUSES
+from analysis.store import select_invocation, trial_runs
 from study import tracking
-
-AVERAGED_STATUSES = (tracking.STATUS_COMPLETED,)
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ def summary_rows(runs: list[Run], fields: list[str], metric: str) -> list[Row]:
         scores = tuple(
             run.data.metrics[metric]
             for run, status in zip(members, statuses, strict=True)
-            if status in AVERAGED_STATUSES and metric in run.data.metrics
+            if status in SUMMARISED_STATUSES and metric in run.data.metrics
         )
         rows.append(Row(tuple(first.get(field, "?") for field in fields), scores, len(members), statuses))
     return sorted(rows, key=lambda row: tuple(sort_key(value) for value in row.values))
@@ -91,10 +96,12 @@ def format_table(rows: list[Row], fields: list[str], metric: str) -> str:
     return "\n".join(lines)
 
 
-def study_summary(
+def runner_table(
     client: MlflowClient, experiment_id: str, parent_id: str, fields: list[str], metric: str
 ) -> str:
-    runs = store.child_runs(client, experiment_id, parent_id)
+    """The table of the trials of parent run ``parent_id`` (one invocation of ``study.run``)."""
+    study = client.get_experiment(experiment_id).name
+    runs = trial_runs(client, select_invocation(client, study, parent_id))
     if not runs:
         return "no trials were logged"
     rows = summary_rows(runs, fields, metric)

@@ -1,0 +1,46 @@
+"""What the Megapixel MNIST studies share: the follow-up's setting, and the paper profile of a table.
+
+The follow-up's setting is ``ips.config.IPSConfig()`` as it stands: 3000x3000 canvases, 28-pixel
+digits, 5,000 training and 1,000 validation canvases, 800 Bezier noise curves of thickness 1.925, a
+2-stage ResNet-18 without pretrained weights, positional encoding (``use_pos`` in every published
+run), patch 50, memory 100 and iteration 100 with the patches shuffled (as the published runs),
+100 epochs at batch 16, lr 1e-3 with 10 of warm-up. So a study's ``BASE`` names only what its paper
+table changes, and the defaults in ``ips.config`` are the one place these numbers are written.
+
+``CPU_600`` is the cpu profiles' common scale-down of Tables 2, 3 and 7 (see its comment).
+
+``paper_profile`` is the ``paper`` profile of a study that rebuilds a published table: its canvases
+are drawn by the follow-up's published renderer (``PUBLISHED_RENDERER``; see
+``ips.data.followup_renderer``), the generator that produced the paper's numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from search_spaces._spec import Profile
+
+PUBLISHED_RENDERER: dict[str, Any] = {"data.renderer": "followup_published"}
+
+# The cpu profiles of noise_thickness, noise_amount and digit_resolution: a 600-pixel canvas (the
+# encoder's cost grows with the canvas area), memory 20 of its 144 patches (near the paper's 100 of
+# 900), 50 validation canvases, 10 epochs with 1 of warm-up. Each adds its training set and noise.
+CPU_600: dict[str, Any] = {
+    "data.canvas_height": 600,
+    "data.canvas_width": 600,
+    "data.validation_canvases": 50,
+    "optimisation.epochs": 10,
+    "optimisation.warmup_epochs": 1,
+    "selection.memory_size": 20,
+}
+
+
+def paper_profile(expected_time: str) -> Profile:
+    """The paper's settings with the follow-up's published renderer, taking ``expected_time``."""
+    return Profile(
+        note="The paper's settings, canvases drawn by the follow-up's published renderer "
+        "(integer stroke widths, area resizing, boxes assigned), so that our numbers and the paper's "
+        "answer the same question.",
+        overrides=PUBLISHED_RENDERER,
+        expected_time=expected_time,
+    )
