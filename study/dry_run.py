@@ -8,7 +8,7 @@ import statistics
 from ips.config import override
 from ips.data.mnist_digits import digit_reuse
 from study.cost import human_count, human_seconds, trial_cost, wall_seconds
-from study.expand import Plan, search_corners
+from study.plan import Plan, search_corners
 
 
 def trial_table(plan: Plan) -> str:

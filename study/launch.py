@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from study import tracking
-from study.expand import Plan, StudyError
+from study.plan import Plan, StudyError
 from study.gpu_packing import AutoResources, card_memory_mb, is_auto
 from study.redact import redact_uri
 

@@ -37,7 +37,7 @@ from ray.tune.experiment import Trial
 from ips.config import IPSConfig, to_dict
 from study import mlflow_store as store
 from study import tracking
-from study.expand import point_label
+from study.plan import point_label
 from study.ray_config import NODE_ID_KEY, trial_config, trial_overrides
 from study.redact import redact_uri, unredact
 

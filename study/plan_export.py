@@ -13,7 +13,7 @@ from typing import Any
 
 from ips.config import IPSConfig, flatten
 from study.cost import TrialCost, trial_cost, wall_seconds
-from study.expand import Plan
+from study.plan import Plan
 
 
 def derived(config: IPSConfig) -> dict[str, Any]:

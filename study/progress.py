@@ -18,7 +18,7 @@ from ray.tune import Callback
 from ray.tune.experiment import Trial
 
 from study import tracking
-from study.expand import point_label
+from study.plan import point_label
 from study.ray_config import FINAL_REPORT_KEY, trial_config, trial_overrides
 
 

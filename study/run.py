@@ -37,7 +37,7 @@ from typing import Any
 
 from ips.config import to_dict
 from search_spaces import PROFILE_NAMES, STUDIES, Study
-from study.expand import Plan, StudyError, check_scheduler, get_study, plan_study
+from study.plan import Plan, StudyError, check_scheduler, get_study, plan_study
 from study.redact import is_redacted, redact_argv, redact_uri, remember
 
 DEFAULT_STORAGE = Path("runs") / "ray"

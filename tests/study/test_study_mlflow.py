@@ -16,7 +16,7 @@ from study_fixtures import TINY_STUDIES
 from ips.config import flatten, to_dict
 from study import mlflow_store as store
 from study import mlflow_ui, tracking
-from study.expand import plan_study
+from study.plan import plan_study
 from study.mlflow_callback import MLflowTrialLogger, is_epoch_metric
 from study.ray_config import NODE_ID_KEY, grid_entry
 from study.summary import study_summary

@@ -16,7 +16,7 @@ from search_spaces import STUDIES
 from study import mlflow_store as store
 from study import tracking
 from study.cost import trial_cost
-from study.expand import plan_study
+from study.plan import plan_study
 from study.run import main
 
 

@@ -15,7 +15,7 @@ import pytest
 import ray
 
 from search_spaces import STUDIES
-from study.expand import plan_study
+from study.plan import plan_study
 from study.run import main, resume_command, write_invocation
 
 STUDY = ["noise_amount", "--profile", "smoke"]

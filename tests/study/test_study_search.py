@@ -10,7 +10,7 @@ from mlflow import MlflowClient
 
 from search_spaces import STUDIES
 from study import mlflow_store as store
-from study.expand import StudyError, check_scheduler, plan_study
+from study.plan import StudyError, check_scheduler, plan_study
 from study.ray_config import trial_config, trial_overrides
 from study.search import OPTUNA_FILE, search_setup
 
