@@ -243,7 +243,7 @@ def launch(
             return EXIT_USAGE
         record()
         client = MlflowClient(tracking_uri)
-        with sqlite_store_lock(store.sqlite_path(tracking_uri)):  # a new store's migration, once
+        with sqlite_store_lock(tracking.sqlite_path(tracking_uri)):  # a new store's migration, once
             experiment_id = store.ensure_experiment(client, plan.study.name, tracking_uri)
         describe_experiment(client, experiment_id, plan)
         parent_id = store.start_parent(

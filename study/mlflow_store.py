@@ -3,8 +3,6 @@
 The names (tags, params, statuses) come from ``study.tracking``, the contract that ``analysis`` reads.
 This module holds the operations the driver needs on top of those names, all on one ``MlflowClient``:
 
-- ``resolve_tracking_uri``: the default ``sqlite:///<abs cwd>/mlflow.db``; relative SQLite paths made
-  absolute (Ray changes the working directory of trials, and a resumed study must find the same file).
 - ``ensure_experiment``: one experiment per study. For a SQLite store its artifacts go beside the
   database in ``mlartifacts/<study>`` (MLflow 3 would otherwise put them under ``./mlruns`` of whatever
   the working directory is when the store is first opened); a server decides for itself.
@@ -17,7 +15,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
@@ -27,9 +24,7 @@ from ips.config import IPSConfig, flatten
 from ips.data.mnist_digits import digit_reuse
 from study import tracking
 
-SQLITE_PREFIX = "sqlite:///"
 ARTIFACT_FOLDER = "mlartifacts"
-MAX_RESULTS = 50_000  # the SQL store's page limit
 MAX_PARAMS_PER_BATCH = 100
 MAX_TAG_LENGTH = 5000
 
@@ -42,25 +37,9 @@ KILLED = RunStatus.to_string(RunStatus.KILLED)
 # ------------------------------------------------------------------------------------------- store
 
 
-def resolve_tracking_uri(uri: str | None, cwd: Path | None = None) -> str:
-    """An absolute tracking URI: the default SQLite file in ``cwd``, or ``uri`` with a relative SQLite
-    path made absolute; other schemes (``http://``, ``postgresql://``) are returned as given."""
-    cwd = (cwd or Path.cwd()).resolve()
-    if uri is None:
-        return f"{SQLITE_PREFIX}{cwd / 'mlflow.db'}"
-    if uri.startswith(SQLITE_PREFIX):
-        path = Path(uri[len(SQLITE_PREFIX) :])
-        return f"{SQLITE_PREFIX}{path if path.is_absolute() else (cwd / path).resolve()}"
-    return uri
-
-
-def sqlite_path(uri: str) -> Path | None:
-    return Path(uri[len(SQLITE_PREFIX) :]) if uri.startswith(SQLITE_PREFIX) else None
-
-
 def artifact_location(uri: str, experiment: str) -> str | None:
     """``file://<folder of the database>/mlartifacts/<experiment>`` for SQLite; None for a server."""
-    database = sqlite_path(uri)
+    database = tracking.sqlite_path(uri)
     return None if database is None else (database.parent / ARTIFACT_FOLDER / experiment).as_uri()
 
 
@@ -82,16 +61,11 @@ def ensure_experiment(client: MlflowClient, name: str, uri: str) -> str:
 # -------------------------------------------------------------------------------------------- runs
 
 
-def runs_with_role(client: MlflowClient, experiment_id: str, role: str, extra: str = "") -> list[Run]:
-    query = f"tags.`{tracking.TAG_ROLE}` = '{role}'" + (f" and {extra}" if extra else "")
-    return client.search_runs([experiment_id], filter_string=query, max_results=MAX_RESULTS)
-
-
 def find_parent(client: MlflowClient, experiment_id: str, storage: str) -> Run | None:
     """The parent run of the invocation whose Ray storage folder is ``storage`` (None if none yet)."""
     matches = [
         run
-        for run in runs_with_role(client, experiment_id, tracking.ROLE_PARENT)
+        for run in tracking.search_runs(client, experiment_id, tracking.role_filter(tracking.ROLE_PARENT))
         if run.data.tags.get(tracking.TAG_STORAGE) == storage
     ]
     return min(matches, key=lambda run: run.info.start_time) if matches else None
@@ -110,9 +84,8 @@ def start_parent(
 
 
 def child_runs(client: MlflowClient, experiment_id: str, parent_id: str) -> list[Run]:
-    return runs_with_role(
-        client, experiment_id, tracking.ROLE_TRIAL, f"tags.`{tracking.TAG_PARENT}` = '{parent_id}'"
-    )
+    """The trial runs of one invocation, oldest first (``study.tracking.search_runs`` follows the pages)."""
+    return tracking.search_runs(client, experiment_id, tracking.role_filter(tracking.ROLE_TRIAL, parent_id))
 
 
 def create_child(

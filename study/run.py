@@ -307,7 +307,7 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, Study] = STUDI
                 print(packing)
             return EXIT_OK
         from study import lock, preflight
-        from study.mlflow_store import resolve_tracking_uri
+        from study.tracking import resolve_tracking_uri
 
         storage = Path(args.storage or DEFAULT_STORAGE).expanduser().resolve()
         experiment_dir = storage / f"{plan.study.name}-{plan.profile_name}"

@@ -26,14 +26,14 @@ from study.summary import study_summary
 def empty_database(tmp_path_factory):
     """An empty store, created once: MLflow's table creation takes seconds, a copy milliseconds."""
     folder = tmp_path_factory.mktemp("template")
-    MlflowClient(store.resolve_tracking_uri(None, folder)).search_experiments()
+    MlflowClient(tracking.resolve_tracking_uri(None, folder)).search_experiments()
     return folder / "mlflow.db"
 
 
 @pytest.fixture
 def mlflow_store(tmp_path, empty_database):
     shutil.copy(empty_database, tmp_path / "mlflow.db")
-    uri = store.resolve_tracking_uri(None, tmp_path)
+    uri = tracking.resolve_tracking_uri(None, tmp_path)
     client = MlflowClient(uri)
     experiment_id = store.ensure_experiment(client, "tiny_resume", uri)
     return uri, client, experiment_id
@@ -43,9 +43,9 @@ def test_tracking_uri_defaults_to_an_absolute_sqlite_file_with_artifacts_beside_
     uri, client, experiment_id = mlflow_store
     assert uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert (
-        store.resolve_tracking_uri("sqlite:///sub/x.db", tmp_path) == f"sqlite:///{tmp_path / 'sub' / 'x.db'}"
+        tracking.resolve_tracking_uri("sqlite:///sub/x.db", tmp_path) == f"sqlite:///{tmp_path / 'sub' / 'x.db'}"
     )
-    assert store.resolve_tracking_uri("http://127.0.0.1:5000", tmp_path) == "http://127.0.0.1:5000"
+    assert tracking.resolve_tracking_uri("http://127.0.0.1:5000", tmp_path) == "http://127.0.0.1:5000"
     location = client.get_experiment(experiment_id).artifact_location
     assert location == (tmp_path / "mlartifacts" / "tiny_resume").as_uri()
     assert store.ensure_experiment(client, "tiny_resume", uri) == experiment_id

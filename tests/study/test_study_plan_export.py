@@ -73,7 +73,7 @@ def test_a_paper_run_says_its_digits_are_reused(capsys):
 
 
 def test_a_paper_trial_run_carries_the_digits_reused_tag(tmp_path):
-    uri = store.resolve_tracking_uri(None, tmp_path)
+    uri = tracking.resolve_tracking_uri(None, tmp_path)
     client = MlflowClient(uri)
     experiment_id = store.ensure_experiment(client, "noise_amount", uri)
     parent = store.start_parent(client, experiment_id, str(tmp_path / "runs"), {}, "paper")
