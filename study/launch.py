@@ -226,7 +226,7 @@ def launch(
     from study import mlflow_ui
     from study.dry_run import plan_seconds
     from study.lock import sqlite_store_lock
-    from study.mlflow_callback import MLflowTrialLogger
+    from study.mlflow_logger import MLflowTrialLogger
     from study.progress import ProgressPrinter
     from study.run import EXIT_FAILED_TRIALS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
     from study.summary import study_summary

@@ -17,8 +17,8 @@ from ips.config import flatten, to_dict
 from study import mlflow_store as store
 from study import mlflow_ui, tracking
 from study.plan import plan_study
-from study.mlflow_callback import MLflowTrialLogger, is_epoch_metric
-from study.ray_config import NODE_ID_KEY, grid_entry
+from study.mlflow_logger import MLflowTrialLogger, is_epoch_metric
+from study.ray_config import LABELS_KEY, NODE_ID_KEY, grid_entry
 from study.summary import study_summary
 
 
@@ -105,8 +105,13 @@ def trial_for(plan, index: int) -> Trial:
     return Trial("train_trial", config=config, trial_id=f"t_{index:05d}", stub=True)
 
 
+# What the trainable counts on its worker and sends with the first report of each attempt.
+LABELS = {"train": {"majority": {"0": 7, "3": 5}}, "val": {"majority": {"0": 4, "3": 4}}}
+
+
 def result(epoch: int) -> dict:
     return {
+        LABELS_KEY: json.dumps(LABELS),
         "epoch": epoch,
         "val/accuracy": 0.1 * epoch,
         "train/loss": 2.0 / epoch,
@@ -246,5 +251,24 @@ def test_a_run_killed_after_its_params_gets_its_artifacts_when_continued(mlflow_
     store.log_params(client, run_id, store.trial_params(config))  # ... killed before config.json
     logger = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
     logger.on_trial_start(0, [trial], trial)
+    logger.on_trial_result(0, [trial], trial, result(1))  # the first report of the resumed attempt
     assert {"config.json", "label_distribution.json"} <= {a.path for a in client.list_artifacts(run_id)}
     assert [run.info.run_id for run in store.child_runs(client, experiment_id, parent)] == [run_id]
+
+
+def test_the_label_distribution_counted_on_the_worker_is_logged_as_counted(mlflow_store, tmp_path):
+    from ips.data import build_datasets
+    from study.trainable import label_distribution
+
+    uri, client, experiment_id = mlflow_store
+    plan = plan_study(TINY_STUDIES["tiny_resume"], "smoke")
+    parent = store.start_parent(client, experiment_id, "/runs/labels", {}, "labels")
+    logger = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    trial = trial_for(plan, 0)
+    counted = label_distribution(*build_datasets(plan.trials[0].config))
+    logger.on_trial_start(0, [trial], trial)
+    logger.on_trial_result(0, [trial], trial, {**result(1), LABELS_KEY: json.dumps(counted)})
+    logger.on_trial_result(0, [trial], trial, {**result(2), LABELS_KEY: json.dumps(LABELS)})  # not again
+    run_id = store.child_runs(client, experiment_id, parent)[0].info.run_id
+    logged = Path(client.download_artifacts(run_id, "label_distribution.json", str(tmp_path))).read_text()
+    assert logged == json.dumps(counted, indent=2, default=str)  # what the driver wrote when it counted
