@@ -13,6 +13,7 @@ import itertools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ips.config import ConfigError, IPSConfig, flatten, override
@@ -233,13 +234,20 @@ def plan_study(
     *,
     seeds: int | None = None,
     overrides: Mapping[str, Any] | None = None,
+    absolute_data_root: bool = False,
 ) -> Plan:
     """The validated plan of ``study`` under ``profile_name``; ``seeds`` replaces the profile's seeds by
-    0..seeds-1; ``overrides`` (dotted) apply to every trial after the profile's (e.g. ``data.root``)."""
+    0..seeds-1; ``overrides`` (dotted) apply to every trial after the profile's (e.g. ``data.root``);
+    ``absolute_data_root`` makes a relative dataset folder absolute (against the working directory:
+    Ray's trials run elsewhere)."""
     if study.mode not in METRIC_DIRECTIONS:
         raise StudyError(f"study {study.name!r}: mode {study.mode!r}; use 'max' or 'min'")
     profile = get_profile(study, profile_name)
     base = profile_base(study, profile_name, profile, overrides or {})
+    root = getattr(base.data, "root", None)
+    if absolute_data_root and root is not None and not Path(root).is_absolute():
+        absolute = {**(overrides or {}), "data.root": str(Path(root).resolve())}
+        base = profile_base(study, profile_name, profile, absolute)
     trial_seeds = resolve_seeds(profile.seeds if profile.seeds is not None else study.seeds, seeds)
     search = profile.search if profile.search is not None else study.search
     axes = profile_axes(study, profile)

@@ -16,8 +16,8 @@ from study_fixtures import TINY_STUDIES
 from ips.config import flatten, to_dict
 from study import mlflow_store as store
 from study import mlflow_ui, tracking
-from study.plan import plan_study
 from study.mlflow_logger import MLflowTrialLogger, is_epoch_metric
+from study.plan import plan_study
 from study.ray_config import LABELS_KEY, NODE_ID_KEY, grid_entry
 from study.summary import study_summary
 
@@ -43,7 +43,8 @@ def test_tracking_uri_defaults_to_an_absolute_sqlite_file_with_artifacts_beside_
     uri, client, experiment_id = mlflow_store
     assert uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert (
-        tracking.resolve_tracking_uri("sqlite:///sub/x.db", tmp_path) == f"sqlite:///{tmp_path / 'sub' / 'x.db'}"
+        tracking.resolve_tracking_uri("sqlite:///sub/x.db", tmp_path)
+        == f"sqlite:///{tmp_path / 'sub' / 'x.db'}"
     )
     assert tracking.resolve_tracking_uri("http://127.0.0.1:5000", tmp_path) == "http://127.0.0.1:5000"
     location = client.get_experiment(experiment_id).artifact_location

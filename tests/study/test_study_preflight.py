@@ -15,8 +15,9 @@ import pytest
 import ray
 
 from search_spaces import STUDIES
+from study.invocation import resume_command, write_invocation
 from study.plan import plan_study
-from study.run import main, resume_command, write_invocation
+from study.run import main
 
 STUDY = ["noise_amount", "--profile", "smoke"]
 
