@@ -9,11 +9,9 @@ before either is imported.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
 from dataclasses import dataclass
@@ -25,7 +23,6 @@ from study.gpu_packing import AutoResources, card_memory_mb, is_auto
 from study.plan import Plan, StudyError
 from study.redact import redact_uri
 
-REPOSITORY = Path(__file__).resolve().parents[1]
 CHECKPOINTS_TO_KEEP = 2
 TUNER_STATE_FILE = "tuner.pkl"  # written by Tuner(); Ray's trials are listed only from:
 EXPERIMENT_STATE_PATTERN = "experiment_state-*.json"  # written at the end of the Tuner's first step
@@ -51,43 +48,6 @@ class LaunchOptions:
     max_concurrent: int | None = None
     retries: int = 0
     scheduler: str = "fifo"
-
-
-def git_commit() -> str:
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=REPOSITORY,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return result.stdout.strip()
-
-
-def parent_tags(plan: Plan) -> dict[str, str]:
-    searched = {tracking.TAG_SEARCH: tracking.SEARCHER_OPTUNA_TPE} if plan.searched else {}
-    return searched | {
-        tracking.TAG_STUDY: plan.study.name,
-        tracking.TAG_PROFILE: plan.profile_name,
-        tracking.TAG_GIT_COMMIT: git_commit(),
-        tracking.TAG_AXES: json.dumps(plan.varied_fields),
-        tracking.TAG_METRIC: plan.study.metric,
-        tracking.TAG_MODE: plan.study.mode,
-    }
-
-
-def describe_experiment(client: Any, experiment_id: str, plan: Plan) -> None:
-    """The experiment's description, kind and saved view of its trials (see ``study.mlflow_ui``)."""
-    from study import mlflow_ui
-
-    study, fields = plan.study, plan.varied_fields
-    note = mlflow_ui.experiment_note(study.name, study.description, study.reproduces, fields, study.metric)
-    view = mlflow_ui.runs_view(fields, study.metric, study.mode)
-    mlflow_ui.describe_experiment(client, experiment_id, note, view)
 
 
 # ----------------------------------------------------------------------------------------------- Ray
@@ -218,6 +178,65 @@ def restorable(experiment_dir: Path, searched: bool = False) -> bool:
     return (experiment_dir / TUNER_STATE_FILE).is_file() and saved_trials and saved_searcher
 
 
+def resources_text(resources: dict[str, float] | AutoResources) -> str:
+    if isinstance(resources, AutoResources):
+        return (
+            f"{resources.cpus:g} CPU and a GPU share by estimated memory ({resources.card_mb / 1024:g} GB "
+            "cards; --dry-run shows it)"
+        )
+    return f"{resources['cpu']:g} CPU and {resources['gpu']:g} GPU"
+
+
+def tuner_for(
+    plan: Plan,
+    options: LaunchOptions,
+    trainable: Any,
+    runs: tuple[str, str],
+    concurrent: int,
+    estimate: float,
+):
+    """The Tuner: restored from the study folder on --resume where Ray saved enough, else a new one
+    with the MLflow logger and the progress printer (``runs``: experiment id, parent run id)."""
+    from ray import tune
+
+    from study.mlflow_logger import MLflowTrialLogger
+    from study.progress import ProgressPrinter
+    from study.search import search_setup
+
+    experiment_dir, (experiment_id, parent_id) = options.experiment_dir, runs
+    if options.resume and restorable(experiment_dir, searched=plan.searched):
+        # A grid's space again (Ray keeps it only in its trial list); a search's lives in its searcher.
+        space = search_setup(plan, experiment_dir, {})[0] if plan.search is None else None
+        return tune.Tuner.restore(
+            str(experiment_dir), trainable=trainable, param_space=space, resume_errored=True
+        )
+    if options.resume:
+        print(f"no Ray state to restore in {experiment_dir}; starting its trials again", flush=True)
+    callbacks = [
+        MLflowTrialLogger(
+            tracking_uri=options.tracking_uri, experiment_id=experiment_id, parent_run_id=parent_id
+        ),
+        ProgressPrinter(plan.study.metric, plan.number_of_trials, estimate),
+    ]
+    where = {
+        "mlflow_tracking_uri": redact_uri(options.tracking_uri),  # Optuna and Ray store it
+        "mlflow_experiment_id": experiment_id,
+        "mlflow_parent_run_id": parent_id,
+    }
+    return build_tuner(plan, trainable, experiment_dir, callbacks, options, where, concurrent)
+
+
+def exit_code(client: Any, experiment_id: str, parent_id: str) -> int:
+    """Interrupted unless the logger closed the parent run as completed; else whether a trial failed."""
+    from study import mlflow_store as store
+
+    if client.get_run(parent_id).data.tags.get(tracking.TAG_STATUS) != tracking.STATUS_COMPLETED:
+        return EXIT_INTERRUPTED  # study.run prints how to continue
+    children = store.child_runs(client, experiment_id, parent_id)
+    failed = [run for run in children if run.data.tags.get(tracking.TAG_STATUS) == tracking.STATUS_FAILED]
+    return EXIT_FAILED_TRIALS if failed else EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------------- main
 
 
@@ -241,9 +260,6 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
     from study import mlflow_ui
     from study.dry_run import plan_seconds
     from study.invocation import write_invocation
-    from study.lock import sqlite_store_lock
-    from study.mlflow_logger import MLflowTrialLogger
-    from study.progress import ProgressPrinter
     from study.summary import study_summary
     from study.trainable import train_trial
 
@@ -259,66 +275,26 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
         if not options.resume:  # Ray accepted the resources: from now on only --resume continues
             write_invocation(experiment_dir, plan, tracking_uri, options.command)
         client = MlflowClient(tracking_uri)
-        with sqlite_store_lock(tracking.sqlite_path(tracking_uri)):  # a new store's migration, once
-            experiment_id = store.ensure_experiment(client, plan.study.name, tracking_uri)
-        describe_experiment(client, experiment_id, plan)
-        parent_id = store.start_parent(
-            client, experiment_id, str(experiment_dir), parent_tags(plan), run_name=experiment_dir.name
-        )
+        experiment_id, parent_id = store.open_parent_run(client, plan, tracking_uri, experiment_dir)
         trainable = tune.with_resources(train_trial, resources)
         typical = resources.typical(plan) if isinstance(resources, AutoResources) else resources
         concurrent = concurrent_trials(options, typical)
         estimate = plan_seconds(plan, cpus=typical["cpu"], gpus=typical["gpu"], concurrent=concurrent)
-        url = mlflow_ui.ui_url(redact_uri(tracking_uri), experiment_id)
-        per_trial = (
-            f"{resources.cpus:g} CPU and a GPU share by estimated memory ({resources.card_mb / 1024:g} GB "
-            "cards; --dry-run shows it)"
-            if isinstance(resources, AutoResources)
-            else f"{resources['cpu']:g} CPU and {resources['gpu']:g} GPU"
-        )
+        shown = redact_uri(tracking_uri)
+        url = mlflow_ui.ui_url(shown, experiment_id)
         print(
             f"study {plan.study.name} (profile {plan.profile_name}): {plan.number_of_trials} trials, "
-            f"{per_trial} per trial, up to {concurrent} at once\n"
+            f"{resources_text(resources)} per trial, up to {concurrent} at once\n"
             f"Ray results: {experiment_dir}\n"
-            f"MLflow: {redact_uri(tracking_uri)}, experiment {plan.study.name}, parent run {parent_id}\n"
-            f"MLflow UI: {store.ui_command(redact_uri(tracking_uri))}\n  then open {url}",
+            f"MLflow: {shown}, experiment {plan.study.name}, parent run {parent_id}\n"
+            f"MLflow UI: {store.ui_command(shown)}\n  then open {url}",
             flush=True,
         )
-        if options.resume and restorable(experiment_dir, searched=plan.searched):
-            from study.search import search_setup
-
-            # A grid's space again (Ray keeps it only in its trial list); a search's lives in its searcher.
-            space = search_setup(plan, experiment_dir, {})[0] if plan.search is None else None
-            tuner = tune.Tuner.restore(
-                str(experiment_dir), trainable=trainable, param_space=space, resume_errored=True
-            )
-        else:
-            if options.resume:
-                print(f"no Ray state to restore in {experiment_dir}; starting its trials again", flush=True)
-            callbacks = [
-                MLflowTrialLogger(
-                    tracking_uri=tracking_uri, experiment_id=experiment_id, parent_run_id=parent_id
-                ),
-                ProgressPrinter(plan.study.metric, plan.number_of_trials, estimate),
-            ]
-            where = {
-                "mlflow_tracking_uri": redact_uri(tracking_uri),  # Optuna and Ray store it
-                "mlflow_experiment_id": experiment_id,
-                "mlflow_parent_run_id": parent_id,
-            }
-            tuner = build_tuner(plan, trainable, experiment_dir, callbacks, options, where, concurrent)
+        tuner = tuner_for(plan, options, trainable, (experiment_id, parent_id), concurrent, estimate)
         tuner.fit()
 
         print("\n" + study_summary(client, experiment_id, parent_id, plan.varied_fields, plan.study.metric))
-        print(
-            f"\nCompare the trials in the MLflow UI:\n  {store.ui_command(redact_uri(tracking_uri))}\n"
-            f"  then open {url}"
-        )
-        parent = client.get_run(parent_id)
-        if parent.data.tags.get(tracking.TAG_STATUS) != tracking.STATUS_COMPLETED:
-            return EXIT_INTERRUPTED  # study.run prints how to continue
-        children = store.child_runs(client, experiment_id, parent_id)
-        failed = [run for run in children if run.data.tags.get(tracking.TAG_STATUS) == tracking.STATUS_FAILED]
-        return EXIT_FAILED_TRIALS if failed else EXIT_OK
+        print(f"\nCompare the trials in the MLflow UI:\n  {store.ui_command(shown)}\n  then open {url}")
+        return exit_code(client, experiment_id, parent_id)
     finally:
         ray.shutdown()

@@ -6,7 +6,8 @@ This module holds the operations the driver needs on top of those names, all on 
 - ``ensure_experiment``: one experiment per study. For a SQLite store its artifacts go beside the
   database in ``mlartifacts/<study>`` (MLflow 3 would otherwise put them under ``./mlruns`` of whatever
   the working directory is when the store is first opened); a server decides for itself.
-- ``start_parent``: the parent run of an invocation, found again by its Ray storage folder on --resume.
+- ``open_parent_run``: the experiment described for the UI, and the parent run of an invocation
+  (``start_parent``: found again by its Ray storage folder on --resume), tagged with its provenance.
 - ``child_runs``/``create_child``: one child run per Ray trial, found again by its trial id.
 - ``trial_params``: the flattened config plus the derived values under ``derived.*``.
 """
@@ -14,7 +15,9 @@ This module holds the operations the driver needs on top of those names, all on 
 from __future__ import annotations
 
 import json
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
@@ -22,8 +25,11 @@ from mlflow.entities import Metric, Param, Run, RunStatus, RunTag
 
 from ips.config import IPSConfig, flatten
 from ips.data.mnist_digits import digit_reuse
-from study import tracking
+from study import mlflow_ui, tracking
+from study.lock import sqlite_store_lock
+from study.plan import Plan
 
+REPOSITORY = Path(__file__).resolve().parents[1]  # its commit is the parent run's ips.git_commit
 ARTIFACT_FOLDER = "mlartifacts"
 MAX_PARAMS_PER_BATCH = 100
 MAX_TAG_LENGTH = 5000
@@ -81,6 +87,49 @@ def start_parent(
         return client.create_run(experiment_id, run_name=run_name, tags=all_tags).info.run_id
     client.update_run(parent.info.run_id, status=RUNNING)
     return parent.info.run_id
+
+
+def git_commit() -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=REPOSITORY,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip()
+
+
+def parent_tags(plan: Plan) -> dict[str, str]:
+    searched = {tracking.TAG_SEARCH: tracking.SEARCHER_OPTUNA_TPE} if plan.searched else {}
+    return searched | {
+        tracking.TAG_STUDY: plan.study.name,
+        tracking.TAG_PROFILE: plan.profile_name,
+        tracking.TAG_GIT_COMMIT: git_commit(),
+        tracking.TAG_AXES: json.dumps(plan.varied_fields),
+        tracking.TAG_METRIC: plan.study.metric,
+        tracking.TAG_MODE: plan.study.mode,
+    }
+
+
+def open_parent_run(client: MlflowClient, plan: Plan, uri: str, experiment_dir: Path) -> tuple[str, str]:
+    """(experiment id, parent run id): the study's experiment, with its description, kind and saved
+    view of its trials (``study.mlflow_ui``), and the parent run of this invocation (the same one again
+    on --resume, found by its study folder)."""
+    with sqlite_store_lock(tracking.sqlite_path(uri)):  # a new store's migration, once
+        experiment_id = ensure_experiment(client, plan.study.name, uri)
+    study, fields = plan.study, plan.varied_fields
+    note = mlflow_ui.experiment_note(study.name, study.description, study.reproduces, fields, study.metric)
+    mlflow_ui.describe_experiment(
+        client, experiment_id, note, mlflow_ui.runs_view(fields, study.metric, study.mode)
+    )
+    folder = str(experiment_dir)
+    parent_id = start_parent(client, experiment_id, folder, parent_tags(plan), run_name=experiment_dir.name)
+    return experiment_id, parent_id
 
 
 def child_runs(client: MlflowClient, experiment_id: str, parent_id: str) -> list[Run]:
