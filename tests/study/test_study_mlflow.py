@@ -121,11 +121,18 @@ def result(epoch: int) -> dict:
     }
 
 
+def new_logger(mlflow_store, name: str):
+    """The tiny_resume plan, a parent run (storage ``/runs/<name>``) and a new logger under it."""
+    uri, client, experiment_id = mlflow_store
+    plan = plan_study(TINY_STUDIES["tiny_resume"], "smoke")
+    parent = store.start_parent(client, experiment_id, f"/runs/{name}", {}, name)
+    logger = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    return plan, parent, logger
+
+
 def test_a_restored_callback_continues_each_trial_in_its_one_run(mlflow_store):
     uri, client, experiment_id = mlflow_store
-    plan = plan_study(TINY_STUDIES["tiny_resume"], "smoke")  # 2 trials of 4 epochs
-    parent = store.start_parent(client, experiment_id, "/runs/tiny", {}, "tiny")
-    first = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    plan, parent, first = new_logger(mlflow_store, "tiny")  # 2 trials of 4 epochs
     trials = [trial_for(plan, 0), trial_for(plan, 1)]
     for trial in trials:
         first.on_trial_start(0, trials, trials[0] if trial is trials[0] else trial)
@@ -174,9 +181,7 @@ def test_a_restored_callback_continues_each_trial_in_its_one_run(mlflow_store):
 
 def test_early_stopped_trials_are_told_apart_from_completed_ones(mlflow_store):
     uri, client, experiment_id = mlflow_store
-    plan = plan_study(TINY_STUDIES["tiny_resume"], "smoke")
-    parent = store.start_parent(client, experiment_id, "/runs/early", {}, "early")
-    logger = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    plan, parent, logger = new_logger(mlflow_store, "early")
     trial = trial_for(plan, 1)
     logger.on_trial_start(0, [trial], trial)
     logger.on_trial_result(0, [trial], trial, result(1))
@@ -227,9 +232,7 @@ def test_a_run_created_just_before_a_kill_gets_its_params_when_continued(mlflow_
 
 def test_each_trial_run_is_tagged_with_the_node_of_its_latest_attempt(mlflow_store):
     uri, client, experiment_id = mlflow_store
-    plan = plan_study(TINY_STUDIES["tiny_resume"], "smoke")
-    parent = store.start_parent(client, experiment_id, "/runs/nodes", {}, "nodes")
-    logger = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    plan, parent, logger = new_logger(mlflow_store, "nodes")
     trial = trial_for(plan, 0)
     logger.on_trial_start(0, [trial], trial)
     logger.on_trial_result(0, [trial], trial, {**result(1), NODE_ID_KEY: "node-a", "hostname": "host-a"})
@@ -262,9 +265,7 @@ def test_the_label_distribution_counted_on_the_worker_is_logged_as_counted(mlflo
     from study.trainable import label_distribution
 
     uri, client, experiment_id = mlflow_store
-    plan = plan_study(TINY_STUDIES["tiny_resume"], "smoke")
-    parent = store.start_parent(client, experiment_id, "/runs/labels", {}, "labels")
-    logger = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    plan, parent, logger = new_logger(mlflow_store, "labels")
     trial = trial_for(plan, 0)
     counted = label_distribution(*build_datasets(plan.trials[0].config))
     logger.on_trial_start(0, [trial], trial)
