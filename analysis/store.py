@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 from mlflow.entities import Run, ViewType
@@ -18,9 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from study import tracking
 
-DEFAULT_STORE = "mlflow.db"  # what `python -m study.run` writes in the working directory
 INDEX_DIGITS = 4  # "@12" is an index; "@42264324" is a run-id prefix
-_REMOTE_SCHEMES = ("sqlite:", "http:", "https:", "databricks", "file:", "postgresql", "mysql", "mssql")
 
 
 class StoreError(ValueError):
@@ -28,36 +25,13 @@ class StoreError(ValueError):
 
 
 def resolve_tracking_uri(where: str | os.PathLike | None = None) -> str:
-    """A tracking URI from a URI, a path to a SQLite file, or nothing.
-
-    ``None`` means ``$MLFLOW_TRACKING_URI`` if set, else ``./mlflow.db`` (the runner's default).
-    A plain path must name an existing file; it becomes ``sqlite:///<absolute path>``.
-    """
-    if where is None:
-        where = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_STORE
-    text = str(where)
-    if text.startswith(_REMOTE_SCHEMES):
-        _check_sqlite_file(text)
-        return text
-    path = Path(text).expanduser()
-    if not path.is_file():
-        raise StoreError(
-            f"no MLflow store at {text!r}: give --tracking-uri a SQLite file written by "
-            "`python -m study.run` (e.g. ./mlflow.db), a URI such as sqlite:////abs/path/mlflow.db, "
-            "or a server http://host:port"
-        )
-    return f"sqlite:///{path.resolve()}"
-
-
-def _check_sqlite_file(uri: str) -> None:
-    if not uri.startswith("sqlite:///"):
-        return
-    path = Path(uri[len("sqlite:///") :])
-    if not path.is_file():
-        raise StoreError(
-            f"{uri}: the SQLite file {path} does not exist; run a study first "
-            "(`python -m study.run <study> --profile smoke`) or point at the store it wrote"
-        )
+    """A tracking URI to read from a URI, a path to a SQLite file, or nothing (``$MLFLOW_TRACKING_URI``
+    if set, else ``./mlflow.db``): ``study.tracking.resolve_tracking_uri(..., reading=True)``, the one
+    resolver; a store that does not exist raises ``StoreError``."""
+    try:
+        return tracking.resolve_tracking_uri(where, reading=True)
+    except tracking.StoreNotFound as error:
+        raise StoreError(str(error)) from None
 
 
 def client_for(where: str | os.PathLike | None = None) -> MlflowClient:
@@ -69,7 +43,7 @@ def study_names(client: MlflowClient) -> list[str]:
     """Experiments that hold at least one study invocation (a parent run)."""
     names = []
     for experiment in client.search_experiments(view_type=ViewType.ACTIVE_ONLY):
-        if search_all(client, experiment.experiment_id, _role_filter(tracking.ROLE_PARENT), limit=1):
+        if search_all(client, experiment.experiment_id, tracking.role_filter(tracking.ROLE_PARENT), limit=1):
             names.append(experiment.name)
     return sorted(names)
 
@@ -85,29 +59,11 @@ def experiment_id(client: MlflowClient, study: str) -> str:
     return experiment.experiment_id
 
 
-def _role_filter(role: str) -> str:
-    return f"tags.`{tracking.TAG_ROLE}` = '{role}'"
-
-
 def search_all(
     client: MlflowClient, experiment: str, filter_string: str, limit: int | None = None
 ) -> list[Run]:
-    """Every run of ``experiment`` matching ``filter_string`` (follows MLflow's pages)."""
-    runs: list[Run] = []
-    token = None
-    while True:
-        page = client.search_runs(
-            [experiment],
-            filter_string=filter_string,
-            run_view_type=ViewType.ACTIVE_ONLY,
-            max_results=limit or 1000,
-            order_by=["attributes.start_time ASC"],
-            page_token=token,
-        )
-        runs.extend(page)
-        token = page.token
-        if not token or (limit is not None and len(runs) >= limit):
-            return runs
+    """Every run of ``experiment`` matching ``filter_string`` (``study.tracking.search_runs``)."""
+    return tracking.search_runs(client, experiment, filter_string, limit)
 
 
 @dataclass(frozen=True)
@@ -128,7 +84,7 @@ class Invocation:
 
 def invocations(client: MlflowClient, study: str) -> list[Invocation]:
     """The study's invocations, oldest first."""
-    parents = search_all(client, experiment_id(client, study), _role_filter(tracking.ROLE_PARENT))
+    parents = search_all(client, experiment_id(client, study), tracking.role_filter(tracking.ROLE_PARENT))
     return [_invocation(study, run, i + 1) for i, run in enumerate(parents)]
 
 
@@ -191,7 +147,4 @@ def _is_index(text: str) -> bool:
 def trial_runs(client: MlflowClient, invocation: Invocation) -> list[Run]:
     """The child runs (trials) of one invocation, oldest first."""
     experiment = experiment_id(client, invocation.study)
-    filter_string = (
-        f"{_role_filter(tracking.ROLE_TRIAL)} and tags.`{tracking.TAG_PARENT}` = '{invocation.run_id}'"
-    )
-    return search_all(client, experiment, filter_string)
+    return search_all(client, experiment, tracking.role_filter(tracking.ROLE_TRIAL, invocation.run_id))

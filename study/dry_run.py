@@ -1,14 +1,25 @@
-"""``--dry-run``: the expanded trial table and a rough estimate of its cost; nothing is started."""
+"""``--dry-run``: the expanded trial table and a rough estimate of its cost; nothing is started.
+
+``describe(plan, cpus=..., gpus=..., concurrent=...)`` is the text ``--dry-run`` prints.
+``plan_as_json(plan, cpus=..., gpus=..., concurrent=...)`` is what ``--dry-run --json`` prints, so that
+a plan can be checked or exported without running it: a plain dict of the study, profile and seeds;
+every trial with its index, grid point, seed, full flattened config (the params MLflow would log),
+derived values and cost estimate (encoder multiply-accumulates and seconds on the given resources);
+the total cost estimate; and notes (e.g. digits reused). A searched study has no trials before it
+runs: its base config and search space are given instead, costed at the space's corners. The cost
+model itself is ``study.cost``; ``plan_seconds`` is also the runner's ETA before a trial finishes.
+"""
 
 from __future__ import annotations
 
 import itertools
 import statistics
+from typing import Any
 
-from ips.config import override
+from ips.config import IPSConfig, flatten, override
 from ips.data.mnist_digits import digit_reuse
-from study.cost import human_count, human_seconds, trial_cost, wall_seconds
-from study.expand import Plan, search_corners
+from study.cost import TrialCost, human_count, human_seconds, trial_cost, wall_seconds
+from study.plan import Plan, search_corners
 
 
 def trial_table(plan: Plan) -> str:
@@ -75,15 +86,20 @@ def plan_cost(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> tuple
     else:
         costs = [trial_cost(trial.config) for trial in plan.trials]
         total, cpu_seconds = sum(c.macs for c in costs), sum(c.cpu_seconds for c in costs)
-    seconds = wall_seconds(
-        total,
-        plan.number_of_trials,
+    seconds = cost_seconds(TrialCost(total, 0, cpu_seconds), plan.number_of_trials, cpus, gpus, concurrent)
+    return total, seconds
+
+
+def cost_seconds(cost: TrialCost, trials: int, cpus: float, gpus: float, concurrent: int) -> float:
+    """Wall seconds of ``trials`` trials costing ``cost`` in all, ``concurrent`` at once."""
+    return wall_seconds(
+        cost.macs,
+        trials,
         cpus=int(cpus * concurrent),
         gpus=gpus,
         concurrent=concurrent,
-        cpu_seconds=cpu_seconds,
+        cpu_seconds=cost.cpu_seconds,
     )
-    return total, seconds
 
 
 def plan_notes(plan: Plan) -> list[str]:
@@ -117,3 +133,68 @@ def describe(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> str:
         "dry run: nothing was started",
     ]
     return "\n".join(head + [body] + cost)
+
+
+# ---------------------------------------------------------------------------------------- --json
+
+
+def derived(config: IPSConfig) -> dict[str, Any]:
+    return {
+        "number_of_patches": config.number_of_patches,
+        "object_to_image_ratio": config.object_to_image_ratio,
+        "object_to_patch_ratio": config.object_to_patch_ratio,
+    }
+
+
+def trial_cost_json(cost: TrialCost, cpus: float, gpus: float) -> dict[str, float]:
+    """One trial's cost alone on the given resources."""
+    return {"encoder_macs": cost.macs, "seconds": cost_seconds(cost, 1, cpus, gpus, concurrent=1)}
+
+
+def plan_as_json(
+    plan: Plan, *, cpus: float, gpus: float, concurrent: int, notes: list[str] | None = None
+) -> dict[str, Any]:
+    """The whole plan as JSON-ready values (see the module docstring)."""
+    study = plan.study
+    trials = [
+        {
+            "index": trial.index,
+            "point": trial.label,
+            "seed": trial.seed,
+            "config_id": trial.config_id,
+            "config": flatten(trial.config),
+            "derived": derived(trial.config),
+            "cost": trial_cost_json(trial_cost(trial.config), cpus, gpus),
+        }
+        for trial in plan.trials
+    ]
+    total, seconds = plan_cost(plan, cpus=cpus, gpus=gpus, concurrent=concurrent)
+    out: dict[str, Any] = {
+        "study": study.name,
+        "profile": plan.profile_name,
+        "description": study.description,
+        "reproduces": study.reproduces,
+        "profile_note": study.profiles[plan.profile_name].note,
+        "metric": study.metric,
+        "mode": study.mode,
+        "seeds": list(plan.seeds),
+        "varied_fields": plan.varied_fields,
+        "number_of_trials": plan.number_of_trials,
+        "trials": trials,
+        "cost": {
+            "encoder_macs": total,
+            "seconds": seconds,
+            "resources": {"cpus_per_trial": cpus, "gpus_per_trial": gpus, "concurrent": concurrent},
+            "note": "order of magnitude; canvas rendering not counted",
+        },
+        "notes": list(notes or []),
+    }
+    if plan.searched:
+        assert plan.search is not None
+        out["base_config"] = flatten(plan.base)
+        out["search"] = {
+            "suggestions": plan.search.suggestions,
+            "sampler_seed": plan.search.sampler_seed,
+            "space": {field: repr(distribution) for field, distribution in plan.search.space.items()},
+        }
+    return out

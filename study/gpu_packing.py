@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ips.config import IPSConfig
-from study.expand import Plan, StudyError, point_label
+from study.plan import Plan, StudyError, point_label
 
 FIGURES_FILE = Path(__file__).with_name("gpu_memory.json")
 AUTO = "auto"
@@ -271,7 +271,7 @@ def plan_shares(plan: Plan, card_mb: float) -> list[tuple[str, IPSConfig, TrialS
     import itertools
 
     from ips.config import override
-    from study.expand import search_corners
+    from study.plan import search_corners
 
     fields = list(plan.search.space)
     rows = []

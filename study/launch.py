@@ -1,29 +1,28 @@
-"""Start Ray, open the MLflow parent run, build (or restore) the Tuner, run it, print the summary.
+"""The launch: a validated plan and typed ``LaunchOptions`` in, an exit code out.
 
-Called by ``study.run.main`` once the plan is validated and the storage folder checked; everything
-that needs Ray or MLflow lives here, so that bad input is refused before either is imported.
+``launch`` starts Ray (or joins a cluster), writes the study folder's record once Ray has accepted the
+resources (``study.invocation``), opens the MLflow parent run, builds (or restores) the Tuner, runs
+it and prints the summary. ``study.run.main`` calls it once the plan is validated and the storage
+folder checked; Ray and MLflow are imported only inside ``launch``, so that bad input is refused
+before either is imported.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from study import tracking
-from study.expand import Plan, StudyError
 from study.gpu_packing import AutoResources, card_memory_mb, is_auto
+from study.plan import Plan, StudyError
 from study.redact import redact_uri
 
-REPOSITORY = Path(__file__).resolve().parents[1]
 CHECKPOINTS_TO_KEEP = 2
 TUNER_STATE_FILE = "tuner.pkl"  # written by Tuner(); Ray's trials are listed only from:
 EXPERIMENT_STATE_PATTERN = "experiment_state-*.json"  # written at the end of the Tuner's first step
@@ -31,43 +30,24 @@ SEARCHER_STATE_PATTERN = "searcher-state-*.pkl"  # a searched study's searcher, 
 # Ray's local instance uses the loopback address (its servers then listen on 127.0.0.1 only) when it
 # believes cluster mode is off; read by ray at import and by the processes it starts.
 LOOPBACK_ONLY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+DEFAULT_GPUS_PER_TRIAL = 0.25  # where the cluster has GPUs: four IPS trials share a card
+EXIT_OK, EXIT_FAILED_TRIALS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def git_commit() -> str:
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=REPOSITORY,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return result.stdout.strip()
+@dataclass(frozen=True)
+class LaunchOptions:
+    """What the launch needs of the command line, checked and resolved by ``study.run``."""
 
-
-def parent_tags(plan: Plan) -> dict[str, str]:
-    searched = {tracking.TAG_SEARCH: tracking.SEARCHER_OPTUNA_TPE} if plan.searched else {}
-    return searched | {
-        tracking.TAG_STUDY: plan.study.name,
-        tracking.TAG_PROFILE: plan.profile_name,
-        tracking.TAG_GIT_COMMIT: git_commit(),
-        tracking.TAG_AXES: json.dumps(plan.varied_fields),
-        tracking.TAG_METRIC: plan.study.metric,
-        tracking.TAG_MODE: plan.study.mode,
-    }
-
-
-def describe_experiment(client: Any, experiment_id: str, plan: Plan) -> None:
-    """The experiment's description, kind and saved view of its trials (see ``study.mlflow_ui``)."""
-    from study import mlflow_ui
-
-    study, fields = plan.study, plan.varied_fields
-    note = mlflow_ui.experiment_note(study.name, study.description, study.reproduces, fields, study.metric)
-    view = mlflow_ui.runs_view(fields, study.metric, study.mode)
-    mlflow_ui.describe_experiment(client, experiment_id, note, view)
+    experiment_dir: Path  # the study folder, <storage>/<study>-<profile>
+    tracking_uri: str  # absolute; a password in it is never written or printed
+    command: tuple[str, ...] = ()  # the command line's arguments, recorded (redacted) in study.json
+    resume: bool = False
+    address: str | None = None  # a Ray cluster to join; None starts a local instance
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float | str | None = None  # a share, "auto[:GB]", or None (by the cluster's GPUs)
+    max_concurrent: int | None = None
+    retries: int = 0
+    scheduler: str = "fifo"
 
 
 # ----------------------------------------------------------------------------------------------- Ray
@@ -113,35 +93,35 @@ def record_ray_processes(experiment_dir: Path) -> None:
     record_processes(experiment_dir, [(process.pid, process.create_time()) for process in processes])
 
 
-def trial_resources(args: argparse.Namespace) -> dict[str, float] | AutoResources:
+def trial_resources(options: LaunchOptions) -> dict[str, float] | AutoResources:
     """CPUs and GPUs per trial; a GPU share by default where the cluster has GPUs; with ``auto`` a
     function of each trial's config (``study.gpu_packing``)."""
     import ray
 
     available = ray.cluster_resources()
-    gpus = args.gpus_per_trial
+    gpus = options.gpus_per_trial
     if gpus is None:
-        gpus = 0.25 if available.get("GPU", 0) > 0 else 0.0
-    if not args.address and args.cpus_per_trial > available.get("CPU", 0):
+        gpus = DEFAULT_GPUS_PER_TRIAL if available.get("GPU", 0) > 0 else 0.0
+    if not options.address and options.cpus_per_trial > available.get("CPU", 0):
         raise StudyError(
-            f"--cpus-per-trial {args.cpus_per_trial:g}: this machine has {available.get('CPU', 0):g} CPUs; "
-            "give at most that many"
+            f"--cpus-per-trial {options.cpus_per_trial:g}: this machine has "
+            f"{available.get('CPU', 0):g} CPUs; give at most that many"
         )
     if is_auto(gpus):
         if not available.get("GPU", 0):
             raise StudyError(f"--gpus-per-trial {gpus}: the Ray cluster has no GPU; leave the flag out")
-        return AutoResources(args.cpus_per_trial, card_memory_mb(gpus))
-    if gpus > available.get("GPU", 0) and not args.address:
+        return AutoResources(options.cpus_per_trial, card_memory_mb(gpus))
+    if gpus > available.get("GPU", 0) and not options.address:
         raise StudyError(f"--gpus-per-trial {gpus:g}: this machine has {available.get('GPU', 0):g} GPUs")
-    return {"cpu": args.cpus_per_trial, "gpu": gpus}
+    return {"cpu": options.cpus_per_trial, "gpu": gpus}
 
 
-def concurrent_trials(args: argparse.Namespace, resources: dict[str, float]) -> int:
+def concurrent_trials(options: LaunchOptions, resources: dict[str, float]) -> int:
     """How many trials run at once: --max-concurrent, else as many as the CPUs (and GPUs) allow."""
     import ray
 
-    if args.max_concurrent:
-        return args.max_concurrent
+    if options.max_concurrent:
+        return options.max_concurrent
     available = ray.cluster_resources()
     count = int(available.get("CPU", 1) // resources["cpu"])
     if resources["gpu"] > 0:
@@ -154,7 +134,7 @@ def build_tuner(
     trainable: Any,
     experiment_dir: Path,
     callbacks: list,
-    args: argparse.Namespace,
+    options: LaunchOptions,
     where: dict[str, str],
     concurrent: int,
 ):
@@ -169,10 +149,10 @@ def build_tuner(
         mode=plan.study.mode,
         num_samples=samples,
         search_alg=search_alg,
-        scheduler=scheduler(args.scheduler, plan),
+        scheduler=scheduler(options.scheduler, plan),
         # Tune lets a searcher keep one trial pending unless told how many may run at once: without
         # this, a searched study's trials run one after another whatever the resources.
-        max_concurrent_trials=args.max_concurrent or (concurrent if plan.searched else None),
+        max_concurrent_trials=options.max_concurrent or (concurrent if plan.searched else None),
         trial_name_creator=trial_dirname,
         trial_dirname_creator=trial_dirname,
         reuse_actors=True,  # the next trial runs in a finished trial's process: no new torch import
@@ -182,7 +162,7 @@ def build_tuner(
         storage_path=str(experiment_dir.parent),
         callbacks=callbacks,
         checkpoint_config=tune.CheckpointConfig(num_to_keep=CHECKPOINTS_TO_KEEP),
-        failure_config=tune.FailureConfig(max_failures=args.retries),
+        failure_config=tune.FailureConfig(max_failures=options.retries),
         verbose=0,  # study.progress prints one line per epoch instead
     )
     return tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
@@ -198,25 +178,79 @@ def restorable(experiment_dir: Path, searched: bool = False) -> bool:
     return (experiment_dir / TUNER_STATE_FILE).is_file() and saved_trials and saved_searcher
 
 
+def resources_text(resources: dict[str, float] | AutoResources) -> str:
+    if isinstance(resources, AutoResources):
+        return (
+            f"{resources.cpus:g} CPU and a GPU share by estimated memory ({resources.card_mb / 1024:g} GB "
+            "cards; --dry-run shows it)"
+        )
+    return f"{resources['cpu']:g} CPU and {resources['gpu']:g} GPU"
+
+
+def tuner_for(
+    plan: Plan,
+    options: LaunchOptions,
+    trainable: Any,
+    runs: tuple[str, str],
+    concurrent: int,
+    estimate: float,
+):
+    """The Tuner: restored from the study folder on --resume where Ray saved enough, else a new one
+    with the MLflow logger and the progress printer (``runs``: experiment id, parent run id)."""
+    from ray import tune
+
+    from study.mlflow_logger import MLflowTrialLogger
+    from study.progress import ProgressPrinter
+    from study.search import search_setup
+
+    experiment_dir, (experiment_id, parent_id) = options.experiment_dir, runs
+    if options.resume and restorable(experiment_dir, searched=plan.searched):
+        # A grid's space again (Ray keeps it only in its trial list); a search's lives in its searcher.
+        space = search_setup(plan, experiment_dir, {})[0] if plan.search is None else None
+        return tune.Tuner.restore(
+            str(experiment_dir), trainable=trainable, param_space=space, resume_errored=True
+        )
+    if options.resume:
+        print(f"no Ray state to restore in {experiment_dir}; starting its trials again", flush=True)
+    callbacks = [
+        MLflowTrialLogger(
+            tracking_uri=options.tracking_uri, experiment_id=experiment_id, parent_run_id=parent_id
+        ),
+        ProgressPrinter(plan.study.metric, plan.number_of_trials, estimate),
+    ]
+    where = {
+        "mlflow_tracking_uri": redact_uri(options.tracking_uri),  # Optuna and Ray store it
+        "mlflow_experiment_id": experiment_id,
+        "mlflow_parent_run_id": parent_id,
+    }
+    return build_tuner(plan, trainable, experiment_dir, callbacks, options, where, concurrent)
+
+
+def exit_code(client: Any, experiment_id: str, parent_id: str) -> int:
+    """Interrupted unless the logger closed the parent run as completed; else whether a trial failed."""
+    from study import mlflow_store as store
+
+    if client.get_run(parent_id).data.tags.get(tracking.TAG_STATUS) != tracking.STATUS_COMPLETED:
+        return EXIT_INTERRUPTED  # study.run prints how to continue
+    children = store.child_runs(client, experiment_id, parent_id)
+    failed = [run for run in children if run.data.tags.get(tracking.TAG_STATUS) == tracking.STATUS_FAILED]
+    return EXIT_FAILED_TRIALS if failed else EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------------- main
 
 
-def launch(
-    plan: Plan,
-    args: argparse.Namespace,
-    experiment_dir: Path,
-    tracking_uri: str,
-    record: Callable[[], None],
-    resume_hint: str,
-) -> int:
-    """Run the plan; ``record()`` writes the invocation into the study folder once Ray accepted it;
-    ``resume_hint`` is printed if the study was interrupted."""
+def launch(plan: Plan, options: LaunchOptions) -> int:
+    """Run the plan: ``EXIT_OK`` when every trial finished, ``EXIT_FAILED_TRIALS`` when some failed,
+    ``EXIT_INTERRUPTED`` when the study was stopped (``--resume`` continues it), ``EXIT_USAGE`` when Ray
+    refused the resources (then nothing was written in the study folder but its lock)."""
+    experiment_dir, tracking_uri = options.experiment_dir, options.tracking_uri
     os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")  # belt and braces: every path is absolute
     # A checkpoint every epoch forces frequent snapshots of the experiment state (what --resume reads):
     # wanted here, so Ray's warning about them is noise.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     quiet_libraries()
-    if not args.address:
+    if not options.address:
         os.environ.update(LOOPBACK_ONLY_ENV)
     import ray
     from mlflow import MlflowClient
@@ -226,84 +260,41 @@ def launch(
     from study import mlflow_store as store
     from study import mlflow_ui
     from study.dry_run import plan_seconds
-    from study.lock import sqlite_store_lock
-    from study.mlflow_callback import MLflowTrialLogger
-    from study.progress import ProgressPrinter
-    from study.run import EXIT_FAILED_TRIALS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+    from study.invocation import write_invocation
     from study.trainable import train_trial
 
-    start_ray(args.address)
-    if not args.address:
+    start_ray(options.address)
+    if not options.address:
         record_ray_processes(experiment_dir)
     try:
         try:
-            resources = trial_resources(args)
+            resources = trial_resources(options)
         except StudyError as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_USAGE
-        record()
+        if not options.resume:  # Ray accepted the resources: from now on only --resume continues
+            write_invocation(experiment_dir, plan, tracking_uri, options.command)
         client = MlflowClient(tracking_uri)
-        with sqlite_store_lock(store.sqlite_path(tracking_uri)):  # a new store's migration, once
-            experiment_id = store.ensure_experiment(client, plan.study.name, tracking_uri)
-        describe_experiment(client, experiment_id, plan)
-        parent_id = store.start_parent(
-            client, experiment_id, str(experiment_dir), parent_tags(plan), run_name=experiment_dir.name
-        )
+        experiment_id, parent_id = store.open_parent_run(client, plan, tracking_uri, experiment_dir)
         trainable = tune.with_resources(train_trial, resources)
         typical = resources.typical(plan) if isinstance(resources, AutoResources) else resources
-        concurrent = concurrent_trials(args, typical)
+        concurrent = concurrent_trials(options, typical)
         estimate = plan_seconds(plan, cpus=typical["cpu"], gpus=typical["gpu"], concurrent=concurrent)
-        url = mlflow_ui.ui_url(redact_uri(tracking_uri), experiment_id)
-        per_trial = (
-            f"{resources.cpus:g} CPU and a GPU share by estimated memory ({resources.card_mb / 1024:g} GB "
-            "cards; --dry-run shows it)"
-            if isinstance(resources, AutoResources)
-            else f"{resources['cpu']:g} CPU and {resources['gpu']:g} GPU"
-        )
+        shown = redact_uri(tracking_uri)
+        url = mlflow_ui.ui_url(shown, experiment_id)
         print(
             f"study {plan.study.name} (profile {plan.profile_name}): {plan.number_of_trials} trials, "
-            f"{per_trial} per trial, up to {concurrent} at once\n"
+            f"{resources_text(resources)} per trial, up to {concurrent} at once\n"
             f"Ray results: {experiment_dir}\n"
-            f"MLflow: {redact_uri(tracking_uri)}, experiment {plan.study.name}, parent run {parent_id}\n"
-            f"MLflow UI: {store.ui_command(redact_uri(tracking_uri))}\n  then open {url}",
+            f"MLflow: {shown}, experiment {plan.study.name}, parent run {parent_id}\n"
+            f"MLflow UI: {store.ui_command(shown)}\n  then open {url}",
             flush=True,
         )
-        if args.resume and restorable(experiment_dir, searched=plan.searched):
-            from study.search import search_setup
-
-            # A grid's space again (Ray keeps it only in its trial list); a search's lives in its searcher.
-            space = search_setup(plan, experiment_dir, {})[0] if plan.search is None else None
-            tuner = tune.Tuner.restore(
-                str(experiment_dir), trainable=trainable, param_space=space, resume_errored=True
-            )
-        else:
-            if args.resume:
-                print(f"no Ray state to restore in {experiment_dir}; starting its trials again", flush=True)
-            callbacks = [
-                MLflowTrialLogger(
-                    tracking_uri=tracking_uri, experiment_id=experiment_id, parent_run_id=parent_id
-                ),
-                ProgressPrinter(plan.study.metric, plan.number_of_trials, estimate),
-            ]
-            where = {
-                "mlflow_tracking_uri": redact_uri(tracking_uri),  # Optuna and Ray store it
-                "mlflow_experiment_id": experiment_id,
-                "mlflow_parent_run_id": parent_id,
-            }
-            tuner = build_tuner(plan, trainable, experiment_dir, callbacks, args, where, concurrent)
+        tuner = tuner_for(plan, options, trainable, (experiment_id, parent_id), concurrent, estimate)
         tuner.fit()
 
         print("\n" + runner_table(client, experiment_id, parent_id, plan.varied_fields, plan.study.metric))
-        print(
-            f"\nCompare the trials in the MLflow UI:\n  {store.ui_command(redact_uri(tracking_uri))}\n"
-            f"  then open {url}"
-        )
-        parent = client.get_run(parent_id)
-        if parent.data.tags.get(tracking.TAG_STATUS) != tracking.STATUS_COMPLETED:
-            print(f"\n{resume_hint}", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        children = store.child_runs(client, experiment_id, parent_id)
-        failed = [run for run in children if run.data.tags.get(tracking.TAG_STATUS) == tracking.STATUS_FAILED]
-        return EXIT_FAILED_TRIALS if failed else EXIT_OK
+        print(f"\nCompare the trials in the MLflow UI:\n  {store.ui_command(shown)}\n  then open {url}")
+        return exit_code(client, experiment_id, parent_id)
     finally:
         ray.shutdown()

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from study.expand import StudyError
+from study.plan import StudyError
 
 LOCK_FILE = "driver.lock"
 READ_ATTEMPTS = 20  # the holder writes its details right after taking the lock: wait for them

@@ -3,12 +3,11 @@
 The names (tags, params, statuses) come from ``study.tracking``, the contract that ``analysis`` reads.
 This module holds the operations the driver needs on top of those names, all on one ``MlflowClient``:
 
-- ``resolve_tracking_uri``: the default ``sqlite:///<abs cwd>/mlflow.db``; relative SQLite paths made
-  absolute (Ray changes the working directory of trials, and a resumed study must find the same file).
 - ``ensure_experiment``: one experiment per study. For a SQLite store its artifacts go beside the
   database in ``mlartifacts/<study>`` (MLflow 3 would otherwise put them under ``./mlruns`` of whatever
   the working directory is when the store is first opened); a server decides for itself.
-- ``start_parent``: the parent run of an invocation, found again by its Ray storage folder on --resume.
+- ``open_parent_run``: the experiment described for the UI, and the parent run of an invocation
+  (``start_parent``: found again by its Ray storage folder on --resume), tagged with its provenance.
 - ``child_runs``/``create_child``: one child run per Ray trial, found again by its trial id.
 - ``trial_params``: the flattened config plus the derived values under ``derived.*``.
 """
@@ -16,6 +15,7 @@ This module holds the operations the driver needs on top of those names, all on 
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,12 @@ from mlflow.entities import Metric, Param, Run, RunStatus, RunTag
 
 from ips.config import IPSConfig, flatten
 from ips.data.mnist_digits import digit_reuse
-from study import tracking
+from study import mlflow_ui, tracking
+from study.lock import sqlite_store_lock
+from study.plan import Plan
 
-SQLITE_PREFIX = "sqlite:///"
+REPOSITORY = Path(__file__).resolve().parents[1]  # its commit is the parent run's ips.git_commit
 ARTIFACT_FOLDER = "mlartifacts"
-MAX_RESULTS = 50_000  # the SQL store's page limit
 MAX_PARAMS_PER_BATCH = 100
 MAX_TAG_LENGTH = 5000
 
@@ -42,25 +43,9 @@ KILLED = RunStatus.to_string(RunStatus.KILLED)
 # ------------------------------------------------------------------------------------------- store
 
 
-def resolve_tracking_uri(uri: str | None, cwd: Path | None = None) -> str:
-    """An absolute tracking URI: the default SQLite file in ``cwd``, or ``uri`` with a relative SQLite
-    path made absolute; other schemes (``http://``, ``postgresql://``) are returned as given."""
-    cwd = (cwd or Path.cwd()).resolve()
-    if uri is None:
-        return f"{SQLITE_PREFIX}{cwd / 'mlflow.db'}"
-    if uri.startswith(SQLITE_PREFIX):
-        path = Path(uri[len(SQLITE_PREFIX) :])
-        return f"{SQLITE_PREFIX}{path if path.is_absolute() else (cwd / path).resolve()}"
-    return uri
-
-
-def sqlite_path(uri: str) -> Path | None:
-    return Path(uri[len(SQLITE_PREFIX) :]) if uri.startswith(SQLITE_PREFIX) else None
-
-
 def artifact_location(uri: str, experiment: str) -> str | None:
     """``file://<folder of the database>/mlartifacts/<experiment>`` for SQLite; None for a server."""
-    database = sqlite_path(uri)
+    database = tracking.sqlite_path(uri)
     return None if database is None else (database.parent / ARTIFACT_FOLDER / experiment).as_uri()
 
 
@@ -82,16 +67,11 @@ def ensure_experiment(client: MlflowClient, name: str, uri: str) -> str:
 # -------------------------------------------------------------------------------------------- runs
 
 
-def runs_with_role(client: MlflowClient, experiment_id: str, role: str, extra: str = "") -> list[Run]:
-    query = f"tags.`{tracking.TAG_ROLE}` = '{role}'" + (f" and {extra}" if extra else "")
-    return client.search_runs([experiment_id], filter_string=query, max_results=MAX_RESULTS)
-
-
 def find_parent(client: MlflowClient, experiment_id: str, storage: str) -> Run | None:
     """The parent run of the invocation whose Ray storage folder is ``storage`` (None if none yet)."""
     matches = [
         run
-        for run in runs_with_role(client, experiment_id, tracking.ROLE_PARENT)
+        for run in tracking.search_runs(client, experiment_id, tracking.role_filter(tracking.ROLE_PARENT))
         if run.data.tags.get(tracking.TAG_STORAGE) == storage
     ]
     return min(matches, key=lambda run: run.info.start_time) if matches else None
@@ -109,10 +89,52 @@ def start_parent(
     return parent.info.run_id
 
 
-def child_runs(client: MlflowClient, experiment_id: str, parent_id: str) -> list[Run]:
-    return runs_with_role(
-        client, experiment_id, tracking.ROLE_TRIAL, f"tags.`{tracking.TAG_PARENT}` = '{parent_id}'"
+def git_commit() -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=REPOSITORY,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip()
+
+
+def parent_tags(plan: Plan) -> dict[str, str]:
+    searched = {tracking.TAG_SEARCH: tracking.SEARCHER_OPTUNA_TPE} if plan.searched else {}
+    return searched | {
+        tracking.TAG_STUDY: plan.study.name,
+        tracking.TAG_PROFILE: plan.profile_name,
+        tracking.TAG_GIT_COMMIT: git_commit(),
+        tracking.TAG_AXES: json.dumps(plan.varied_fields),
+        tracking.TAG_METRIC: plan.study.metric,
+        tracking.TAG_MODE: plan.study.mode,
+    }
+
+
+def open_parent_run(client: MlflowClient, plan: Plan, uri: str, experiment_dir: Path) -> tuple[str, str]:
+    """(experiment id, parent run id): the study's experiment, with its description, kind and saved
+    view of its trials (``study.mlflow_ui``), and the parent run of this invocation (the same one again
+    on --resume, found by its study folder)."""
+    with sqlite_store_lock(tracking.sqlite_path(uri)):  # a new store's migration, once
+        experiment_id = ensure_experiment(client, plan.study.name, uri)
+    study, fields = plan.study, plan.varied_fields
+    note = mlflow_ui.experiment_note(study.name, study.description, study.reproduces, fields, study.metric)
+    mlflow_ui.describe_experiment(
+        client, experiment_id, note, mlflow_ui.runs_view(fields, study.metric, study.mode)
     )
+    folder = str(experiment_dir)
+    parent_id = start_parent(client, experiment_id, folder, parent_tags(plan), run_name=experiment_dir.name)
+    return experiment_id, parent_id
+
+
+def child_runs(client: MlflowClient, experiment_id: str, parent_id: str) -> list[Run]:
+    """The trial runs of one invocation, oldest first (``study.tracking.search_runs`` follows the pages)."""
+    return tracking.search_runs(client, experiment_id, tracking.role_filter(tracking.ROLE_TRIAL, parent_id))
 
 
 def create_child(

@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from study.expand import Plan, StudyError
+from study.plan import Plan, StudyError
 from study.redact import redact_uri
 
 SERVER_TIMEOUT_S = 5.0

@@ -18,8 +18,8 @@ from ray.tune import Callback
 from ray.tune.experiment import Trial
 
 from study import tracking
-from study.expand import point_label
-from study.ray_config import FINAL_REPORT_KEY, trial_config, trial_overrides
+from study.plan import point_label
+from study.ray_config import FINAL_REPORT_KEY, TrialConfigs, trial_overrides
 
 
 def trial_title(trial: Trial) -> str:
@@ -59,6 +59,7 @@ class ProgressPrinter(Callback):
     def setup(self, **info: Any) -> None:
         self.start = time.monotonic()  # also after --resume: the ETA is of this invocation
         self.finished_here: set[str] = set()
+        self.config = TrialConfigs()  # trial -> its typed config, built once
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -89,7 +90,7 @@ class ProgressPrinter(Callback):
         epoch = result.get(tracking.METRIC_EPOCH)
         if epoch is None or result.get(FINAL_REPORT_KEY):
             return
-        epochs = trial_config(trial.config).optimisation.epochs
+        epochs = self.config(trial).optimisation.epochs
         loss = result.get(tracking.loss_metric("train"), float("nan"))
         score = result.get(self.metric, float("nan"))
         seconds = result.get(tracking.METRIC_EPOCH_SECONDS, float("nan"))
@@ -98,7 +99,7 @@ class ProgressPrinter(Callback):
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         epoch = int(trial.last_result.get(tracking.METRIC_EPOCH, 0) or 0)
-        stopped = epoch < trial_config(trial.config).optimisation.epochs
+        stopped = epoch < self.config(trial).optimisation.epochs
         self.say(trial, "stopped early (scheduler)" if stopped else "finished")
         self.tally(trials, trial, failed_now=False)
 

@@ -1,5 +1,5 @@
 """Ray's config dict of a trial: built by the driver (``param_space``), read by the trainable and the
-MLflow callback. Plain JSON, so that Ray can store it with the experiment and restore it on --resume::
+MLflow logger. Plain JSON, so that Ray can store it with the experiment and restore it on --resume::
 
     {"base": <ips.config.to_dict of the profile's base config>,
      "trial": {"index": 3, "overrides": {"patches.size": 25, "seed": 0}},   # a grid trial
@@ -21,6 +21,9 @@ TRIAL_INDEX_KEY = "__trial_index__"  # set by ray.tune.search.Repeater: which se
 FINAL_REPORT_KEY = "ips/final"  # set (to 1) on the trainable's report after the last epoch
 SEARCHED_KEY = "searched"  # a searched study: the dotted fields drawn by the searcher (top-level keys)
 NODE_ID_KEY = "ips/node_id"  # the Ray node a trial's report came from (Ray adds ``hostname`` itself)
+# The first report of each attempt of a trial: its label distribution as JSON text (one column in Ray's
+# own logs), counted by the trainable from the datasets it builds anyway; the driver logs it once.
+LABELS_KEY = "ips/label_distribution"
 
 
 def grid_entry(index: int, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -40,6 +43,18 @@ def trial_overrides(ray_config: dict[str, Any]) -> dict[str, Any]:
 def trial_config(ray_config: dict[str, Any]) -> IPSConfig:
     """The typed config of one trial from Ray's config dict."""
     return override(from_dict(ray_config["base"]), trial_overrides(ray_config))
+
+
+class TrialConfigs:
+    """Each trial's typed config, built once per trial on the driver (not again after every epoch)."""
+
+    def __init__(self) -> None:
+        self._configs: dict[str, IPSConfig] = {}
+
+    def __call__(self, trial: Any) -> IPSConfig:
+        if trial.trial_id not in self._configs:
+            self._configs[trial.trial_id] = trial_config(trial.config)
+        return self._configs[trial.trial_id]
 
 
 def trial_dirname(trial: Any) -> str:

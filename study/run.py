@@ -25,7 +25,6 @@ Exit status: 0 all trials finished, 1 some failed, 2 bad input (nothing started)
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -35,16 +34,27 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ips.config import to_dict
-from search_spaces import PROFILE_NAMES, STUDIES
-from search_spaces import StudySpec as Study
-from study.expand import Plan, StudyError, check_scheduler, get_study, plan_study
-from study.redact import is_redacted, redact_argv, redact_uri, remember
+from ips.config_coercion import ConfigError, parse_assignment
+from search_spaces import PROFILE_NAMES, STUDIES, StudySpec
+from study.invocation import check_storage, resume_command
+from study.launch import (
+    DEFAULT_GPUS_PER_TRIAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    LaunchOptions,
+    launch,
+)
+from study.plan import Plan, StudyError, check_scheduler, get_study, plan_study
+from study.redact import redact_argv, remember
+from study.tracking import resolve_tracking_uri
 
 DEFAULT_STORAGE = Path("runs") / "ray"
-DEFAULT_GPUS_PER_TRIAL = 0.25
-INVOCATION_FILE = "study.json"  # what the first invocation ran, checked by --resume
-EXIT_OK, EXIT_FAILED_TRIALS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# The flags that reach ``LaunchOptions`` as given (checked by ``check_resources``).
+LAUNCH_FLAGS = (
+    *("resume", "address", "cpus_per_trial", "gpus_per_trial"),
+    *("max_concurrent", "retries", "scheduler"),
+)
 
 
 # ---------------------------------------------------------------------------------------------- CLI
@@ -107,35 +117,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_sets(items: Sequence[str]) -> dict[str, Any]:
-    """``["optimisation.epochs=5", "data.noise=lines"]`` -> dotted overrides (values read as JSON)."""
+    """``["optimisation.epochs=5", "data.noise=lines"]`` -> dotted overrides (``ips``'s rule: values
+    read as JSON where they parse)."""
     changes: dict[str, Any] = {}
     for item in items:
-        key, separator, text = item.partition("=")
-        if not separator or not key:
-            raise StudyError(f"--set {item!r}: write it as KEY=VALUE, e.g. --set optimisation.epochs=5")
         try:
-            changes[key] = json.loads(text)
-        except json.JSONDecodeError:
-            changes[key] = text
+            key, value = parse_assignment(item)
+        except ConfigError:
+            raise StudyError(
+                f"--set {item!r}: write it as KEY=VALUE, e.g. --set optimisation.epochs=5"
+            ) from None
+        changes[key] = value
     return changes
 
 
-def make_plan(args: argparse.Namespace, studies: Mapping[str, Study]) -> Plan:
+def make_plan(args: argparse.Namespace, studies: Mapping[str, StudySpec]) -> Plan:
     """The validated plan of the command line; dataset folders made absolute (trials change cwd)."""
     study = get_study(args.study, studies)
     changes = parse_sets(args.set)
     if args.data_root:
         changes["data.root"] = str(Path(args.data_root).expanduser().resolve())
-    plan = plan_study(study, args.profile, seeds=args.seeds, overrides=changes)
-    root = getattr(plan.base.data, "root", None)
-    if root is not None and not Path(root).is_absolute():
-        plan = plan_study(
-            study,
-            args.profile,
-            seeds=args.seeds,
-            overrides={**changes, "data.root": str(Path(root).resolve())},
-        )
-    return plan
+    return plan_study(study, args.profile, seeds=args.seeds, overrides=changes, absolute_data_root=True)
 
 
 def check_resources(args: argparse.Namespace) -> None:
@@ -164,7 +166,7 @@ def gpu_packing_text(plan: Plan, gpus_per_trial: float | str | None) -> str | No
     return packing_description(plan, gpus_per_trial) if is_auto(gpus_per_trial) else None
 
 
-def list_studies(studies: Mapping[str, Study]) -> str:
+def list_studies(studies: Mapping[str, StudySpec]) -> str:
     lines = []
     for name, study in studies.items():
         lines.append(f"{name}: {study.description}")
@@ -175,103 +177,38 @@ def list_studies(studies: Mapping[str, Study]) -> str:
     return "\n".join(lines)
 
 
-# ------------------------------------------------------------------------------------------- storage
+# ------------------------------------------------------------------------------------ dry run, launch
 
 
-def plan_fingerprint(plan: Plan) -> str:
-    """A hash of everything that decides the trials, to refuse a --resume with different flags."""
-    content = {
-        "base": to_dict(plan.base),
-        "trials": [trial.overrides for trial in plan.trials],
-        "search": repr(plan.search),
-        "seeds": list(plan.seeds),
-    }
-    return hashlib.sha1(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:12]
+def dry_run_text(plan: Plan, args: argparse.Namespace, packing: str | None) -> str:
+    """What ``--dry-run`` prints: the trial table and its cost, or with ``--json`` the plan as JSON."""
+    from study.dry_run import describe, plan_as_json, plan_notes
+
+    gpus = args.gpus_per_trial or 0.0
+    if packing is not None:
+        from study.gpu_packing import mean_share
+
+        gpus = mean_share(plan, args.gpus_per_trial)
+    concurrent = args.max_concurrent or max(1, int((os.cpu_count() or 1) // args.cpus_per_trial))
+    if args.json:
+        resources = {"cpus": args.cpus_per_trial, "gpus": gpus, "concurrent": concurrent}
+        return json.dumps(plan_as_json(plan, **resources, notes=plan_notes(plan)), indent=1)
+    text = describe(plan, cpus=args.cpus_per_trial, gpus=gpus, concurrent=concurrent)
+    return text if packing is None else f"{text}\n{packing}"
 
 
-def resume_command(argv: Sequence[str], storage: Path, tracking_uri: str) -> str:
-    """The same command with --resume (and the storage and store it used, spelled out); a password in
-    the tracking URI is shown as ``***``."""
-    words = ["python -m study.run", *redact_argv(argv)]
-    if "--storage" not in argv:
-        words += ["--storage", str(storage)]
-    if "--tracking-uri" not in argv:
-        words += ["--tracking-uri", redact_uri(tracking_uri)]
-    if "--resume" not in argv:
-        words.append("--resume")
-    return " ".join(words)
-
-
-def check_storage(experiment_dir: Path, plan: Plan, args: argparse.Namespace, tracking_uri: str) -> str:
-    """Refuse to overwrite a study or to resume a different one; returns the tracking URI to use."""
-    from study.lock import LOCK_FILE
-
-    record_path = experiment_dir / INVOCATION_FILE
-    if not args.resume:
-        # A folder holding only the lock of a driver that stopped before it recorded anything is new.
-        if experiment_dir.exists() and {path.name for path in experiment_dir.iterdir()} - {LOCK_FILE}:
-            raise StudyError(
-                f"{experiment_dir} already holds a run of study {plan.study.name!r} (profile "
-                f"{plan.profile_name!r}); add --resume to continue it, or choose another --storage "
-                "(nothing logged is ever deleted)"
-            )
-        return tracking_uri
-    if not record_path.is_file():
-        raise StudyError(
-            f"--resume: nothing to resume in {experiment_dir}; run without --resume to start the study"
-        )
-    record = read_invocation(record_path)
-    if record["fingerprint"] != plan_fingerprint(plan):
-        raise StudyError(
-            f"--resume: the study in {experiment_dir} was started with other settings ({record['command']}); "
-            "resume with the same flags, or choose another --storage to start anew"
-        )
-    if args.tracking_uri is not None and redact_uri(tracking_uri) != record["tracking_uri"]:
-        raise StudyError(
-            f"--resume: this study is tracked in {record['tracking_uri']}, not {redact_uri(tracking_uri)}; "
-            "leave out --tracking-uri or give that one"
-        )
-    if args.tracking_uri is None and is_redacted(record["tracking_uri"]):
-        raise StudyError(
-            f"--resume: this study is tracked in {record['tracking_uri']}, whose password is not stored; "
-            "give --tracking-uri with it again"
-        )
-    return tracking_uri if args.tracking_uri is not None else record["tracking_uri"]
-
-
-def read_invocation(record_path: Path) -> dict[str, Any]:
-    """The record of the first invocation, or a StudyError if it is empty or damaged."""
-    try:
-        record = json.loads(record_path.read_text())
-        if not all(isinstance(record.get(key), str) for key in ("fingerprint", "tracking_uri", "command")):
-            raise ValueError("a field is missing")
-    except (OSError, ValueError, AttributeError) as error:
-        raise StudyError(
-            f"--resume: {record_path} is empty or damaged ({error}); it records the command that started "
-            f"the study: restore it, or start anew with another --storage"
-        ) from error
-    return record
-
-
-def write_invocation(experiment_dir: Path, plan: Plan, tracking_uri: str, argv: Sequence[str]) -> None:
-    experiment_dir.mkdir(parents=True, exist_ok=True)
-    record = {
-        "study": plan.study.name,
-        "profile": plan.profile_name,
-        "seeds": list(plan.seeds),
-        "tracking_uri": redact_uri(tracking_uri),  # a password stays in memory only
-        "fingerprint": plan_fingerprint(plan),
-        "command": " ".join(["python -m study.run", *redact_argv(argv)]),
-    }
-    partial = experiment_dir / (INVOCATION_FILE + ".partial")  # never a torn study.json
-    partial.write_text(json.dumps(record, indent=2) + "\n")
-    partial.replace(experiment_dir / INVOCATION_FILE)
+def launch_options(
+    args: argparse.Namespace, argv: Sequence[str], experiment_dir: Path, uri: str
+) -> LaunchOptions:
+    """The launch's options: the checked flags as given, the study folder and the resolved URI."""
+    flags = {name: getattr(args, name) for name in LAUNCH_FLAGS}
+    return LaunchOptions(experiment_dir=experiment_dir, tracking_uri=uri, command=tuple(argv), **flags)
 
 
 # ----------------------------------------------------------------------------------------------- main
 
 
-def main(argv: Sequence[str] | None = None, studies: Mapping[str, Study] = STUDIES) -> int:
+def main(argv: Sequence[str] | None = None, studies: Mapping[str, StudySpec] = STUDIES) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -288,33 +225,21 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, Study] = STUDI
         check_scheduler(args.scheduler, plan)
         packing = gpu_packing_text(plan, args.gpus_per_trial)  # refuses a trial that fits no card
         if args.dry_run:
-            from study.dry_run import describe
-
-            gpus = args.gpus_per_trial or 0.0
-            if packing is not None:
-                from study.gpu_packing import mean_share
-
-                gpus = mean_share(plan, args.gpus_per_trial)
-            concurrent = args.max_concurrent or max(1, int((os.cpu_count() or 1) // args.cpus_per_trial))
-            if args.json:
-                from study.dry_run import plan_notes
-                from study.plan_export import plan_as_json
-
-                resources = {"cpus": args.cpus_per_trial, "gpus": gpus, "concurrent": concurrent}
-                print(json.dumps(plan_as_json(plan, **resources, notes=plan_notes(plan)), indent=1))
-                return EXIT_OK
-            print(describe(plan, cpus=args.cpus_per_trial, gpus=gpus, concurrent=concurrent))
-            if packing is not None:
-                print(packing)
+            print(dry_run_text(plan, args, packing))
             return EXIT_OK
         from study import lock, preflight
-        from study.mlflow_store import resolve_tracking_uri
 
         storage = Path(args.storage or DEFAULT_STORAGE).expanduser().resolve()
         experiment_dir = storage / f"{plan.study.name}-{plan.profile_name}"
         preflight.check_storage_folder(storage, experiment_dir)
         lock.refuse_if_locked(experiment_dir)
-        tracking_uri = check_storage(experiment_dir, plan, args, resolve_tracking_uri(args.tracking_uri))
+        tracking_uri = check_storage(
+            experiment_dir,
+            plan,
+            resolve_tracking_uri(args.tracking_uri),
+            resume=args.resume,
+            uri_given=args.tracking_uri is not None,
+        )
         preflight.check_tracking_uri(tracking_uri)
         remember(tracking_uri)  # its password, if any, lives only in this process's environment
         preflight.check_data_roots(plan)
@@ -325,25 +250,17 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, Study] = STUDI
     except StudyError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    from study.launch import launch  # Ray and MLflow: imported only once the plan is known to be good
-
-    recorded = False
-
-    def record() -> None:  # once Ray has accepted the resources: from then on, only --resume continues
-        nonlocal recorded
-        recorded = True
-        if not args.resume:
-            write_invocation(experiment_dir, plan, tracking_uri, argv)
-
-    hint = f"interrupted; continue with:\n  {resume_command(argv, storage, tracking_uri)}"
     try:
-        code = launch(plan, args, experiment_dir, tracking_uri, record, hint)
-        if code == EXIT_USAGE and not recorded and created is not None:
-            shutil.rmtree(created, ignore_errors=True)  # refused once Ray was joined: leave nothing behind
-        return code
+        code = launch(plan, launch_options(args, argv, experiment_dir, tracking_uri))
     except KeyboardInterrupt:
-        print(f"\n{hint}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        code = EXIT_INTERRUPTED
+    if code == EXIT_INTERRUPTED:
+        print(
+            f"\ninterrupted; continue with:\n  {resume_command(argv, storage, tracking_uri)}", file=sys.stderr
+        )
+    elif code == EXIT_USAGE and created is not None:
+        shutil.rmtree(created, ignore_errors=True)  # refused once Ray was joined: leave nothing behind
+    return code
 
 
 if __name__ == "__main__":

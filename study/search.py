@@ -27,7 +27,7 @@ from ray.tune.search.repeater import TRIAL_INDEX
 
 from search_spaces import Choice, IntUniform, LogUniform, Uniform
 from study import tracking
-from study.expand import Plan, StudyError
+from study.plan import Plan, StudyError
 from study.ray_config import SEARCHED_KEY
 from study.redact import unredact
 

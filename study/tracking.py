@@ -1,7 +1,8 @@
 """The MLflow contract: experiment, run, tag, param, metric and artifact names.
 
-This module is what ``analysis`` reads to find things in a store; it holds names and tiny pure
-helpers only (no Ray, no ips), so ``analysis`` may import it.
+This module is what ``analysis`` reads to find things in a store; it holds names, the one resolver of
+a tracking URI and tiny helpers to find runs (it imports neither Ray, MLflow nor ips), so ``analysis``
+may import it.
 
 Layout of a store
 -----------------
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 # tags ---------------------------------------------------------------------------------------------
@@ -96,3 +99,93 @@ def config_id(flat_config: dict[str, Any]) -> str:
     """A short id shared by all seeds of one configuration (the flat config without its seeds)."""
     kept = {k: v for k, v in flat_config.items() if k != PARAM_SEED and not k.startswith(DERIVED_PREFIX)}
     return hashlib.sha1(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+# finding a store and its runs -----------------------------------------------------------------------
+SQLITE_PREFIX = "sqlite:///"
+DEFAULT_STORE = "mlflow.db"  # what `python -m study.run` writes in its working directory
+URI_SCHEMES = ("sqlite:", "http:", "https:", "databricks", "file:", "postgresql", "mysql", "mssql")
+PAGE_SIZE = 1000  # runs per search request
+
+
+class StoreNotFound(ValueError):
+    """A store to read that does not exist: the message says what to pass instead."""
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (None for any other store)."""
+    return Path(uri[len(SQLITE_PREFIX) :]) if uri.startswith(SQLITE_PREFIX) else None
+
+
+def resolve_tracking_uri(
+    where: str | os.PathLike | None = None, cwd: Path | None = None, *, reading: bool = False
+) -> str:
+    """The tracking URI of the runner (which writes a store) or, with ``reading``, of ``analysis``.
+
+    The runner: nothing means ``sqlite:///<cwd>/mlflow.db``, the one default its README and its
+    resume command promise (so ``$MLFLOW_TRACKING_URI`` is not read: it would move a study's store
+    silently); a relative SQLite path is made absolute (Ray changes the working directory of trials,
+    and a resumed study must find the same file); other URIs are returned as given (``--tracking-uri``
+    is checked by ``study.preflight``); the file need not exist yet.
+
+    A reader: nothing means ``$MLFLOW_TRACKING_URI`` if set (MLflow's own convention), else
+    ``./mlflow.db``; a plain path names an existing SQLite file and becomes ``sqlite:///<absolute>``;
+    a URI is returned as given. A store to read must exist: ``StoreNotFound`` otherwise.
+    """
+    if reading:
+        return _store_to_read(where)
+    cwd = (cwd or Path.cwd()).resolve()
+    if where is None:
+        return f"{SQLITE_PREFIX}{cwd / DEFAULT_STORE}"
+    uri = str(where)
+    path = sqlite_path(uri)
+    if path is None:
+        return uri
+    return f"{SQLITE_PREFIX}{path if path.is_absolute() else (cwd / path).resolve()}"
+
+
+def _store_to_read(where: str | os.PathLike | None) -> str:
+    if where is None:
+        where = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_STORE
+    text = str(where)
+    if text.startswith(URI_SCHEMES):
+        database = sqlite_path(text)
+        if database is not None and not database.is_file():
+            raise StoreNotFound(
+                f"{text}: the SQLite file {database} does not exist; run a study first "
+                "(`python -m study.run <study> --profile smoke`) or point at the store it wrote"
+            )
+        return text
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise StoreNotFound(
+            f"no MLflow store at {text!r}: give --tracking-uri a SQLite file written by "
+            "`python -m study.run` (e.g. ./mlflow.db), a URI such as sqlite:////abs/path/mlflow.db, "
+            "or a server http://host:port"
+        )
+    return f"{SQLITE_PREFIX}{path.resolve()}"
+
+
+def role_filter(role: str, parent_id: str | None = None) -> str:
+    """The search filter of a study's parent runs (``ROLE_PARENT``) or of one parent's trial runs."""
+    query = f"tags.`{TAG_ROLE}` = '{role}'"
+    return query if parent_id is None else f"{query} and tags.`{TAG_PARENT}` = '{parent_id}'"
+
+
+def search_runs(client: Any, experiment_id: str, filter_string: str, limit: int | None = None) -> list:
+    """Every active run of the experiment that matches ``filter_string``, oldest first, following
+    MLflow's pages (``client`` is an ``MlflowClient``; at most ``limit`` runs if given)."""
+    runs: list = []
+    token = None
+    while True:
+        page = client.search_runs(
+            [experiment_id],
+            filter_string=filter_string,
+            max_results=limit or PAGE_SIZE,
+            order_by=["attributes.start_time ASC"],
+            page_token=token,
+        )
+        runs.extend(page)
+        token = page.token
+        if not token or (limit is not None and len(runs) >= limit):
+            return runs

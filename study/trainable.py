@@ -4,12 +4,15 @@
 datasets, and calls ``fit`` with an ``on_epoch_end`` that reports the epoch's metrics to Tune together
 with a full checkpoint. A trial that Tune restarts (``--resume``, a retry) continues from
 ``tune.get_checkpoint()``. After the last epoch one more report carries the final checkpoint with
-``attention_map.png`` (validation canvas 0), which the driver's MLflow callback logs. NaN losses
-raise ``ips.train.NonFiniteLossError``: the trial fails and the study goes on.
+``attention_map.png`` (validation canvas 0), which the driver's MLflow logger logs. The first report
+of each attempt also carries the label distribution of the datasets (``label_distribution.json``),
+so that the driver never builds a dataset. NaN losses raise ``ips.train.NonFiniteLossError``: the
+trial fails and the study goes on.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -25,7 +28,7 @@ from ips.config import IPSConfig
 from ips.data import build_datasets
 from ips.train import EpochEnd, fit
 from study.gpu_packing import CUDA_CONTEXT_MB
-from study.ray_config import FINAL_REPORT_KEY, NODE_ID_KEY, trial_config
+from study.ray_config import FINAL_REPORT_KEY, LABELS_KEY, NODE_ID_KEY, trial_config
 from study.tracking import ARTIFACT_ATTENTION_MAP
 
 WORK_FOLDER_PREFIX = "ips-trial-"
@@ -59,6 +62,15 @@ def limit_to_resources(cpus: float, gpus: float) -> int:
     return 0
 
 
+def label_distribution(train_data: Any, val_data: Any) -> dict[str, Any]:
+    """``{"train"|"val": {task: {class: count}}}`` from the datasets' ``label_counts()`` (no rendering),
+    plus ``"vectors": {"train"|"val": {task: {"0,3,7": count}}}`` where a dataset has multilabel tasks."""
+    distribution: dict[str, Any] = {"train": train_data.label_counts(), "val": val_data.label_counts()}
+    if hasattr(train_data, "label_set_counts"):
+        distribution["vectors"] = {"train": train_data.label_set_counts(), "val": val_data.label_set_counts()}
+    return distribution
+
+
 def write_attention_map(model: torch.nn.Module, val_data: Any, config: IPSConfig, path: Path) -> None:
     image, _ = val_data[0]  # [C, H, W]: the same validation canvas for every trial of a study
     save_attention_png(image, attention_map(model, image, config), config, path)
@@ -82,11 +94,13 @@ def train_trial(ray_config: dict[str, Any]) -> None:
     work = trial_work_folder(tune.get_context().get_trial_id())
     where = {NODE_ID_KEY: ray.get_runtime_context().get_node_id()}  # on a cluster: which node
     latest = work / "latest"  # the last checkpoint, kept to build the final one
+    first = {LABELS_KEY: json.dumps(label_distribution(train_data, val_data))}  # with the first report
 
     def report(end: EpochEnd) -> None:
         shutil.rmtree(latest, ignore_errors=True)
         end.save_checkpoint(latest)
-        tune.report({**end.metrics, **where}, checkpoint=tune.Checkpoint.from_directory(str(latest)))
+        tune.report({**end.metrics, **where, **first}, checkpoint=tune.Checkpoint.from_directory(str(latest)))
+        first.clear()
 
     try:
         resume_from = None

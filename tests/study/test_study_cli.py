@@ -9,7 +9,7 @@ import pytest
 import ray
 
 from search_spaces import STUDIES
-from study.expand import StudyError
+from study.plan import StudyError
 from study.run import main, parse_sets
 
 

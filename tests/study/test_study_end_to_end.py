@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
+import cluster_fixtures
 import pytest
 from mlflow import MlflowClient
 from study_fixtures import run_cli, start_cli
@@ -131,20 +131,9 @@ def test_a_failing_trial_is_marked_failed_and_the_others_finish(tmp_path, study_
 def wait_for_an_epoch(
     folder: Path, process, log: Path, study: str = "tiny_resume", timeout: float = 300
 ) -> None:
-    """Until some trial has logged an epoch while the study is still running (the store is read only
-    once the driver has said it opened it: two processes creating its tables at once collide)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the study ended before it was killed:\n" + log.read_text()[-3000:]
-        if "parent run" in log.read_text():
-            client = MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
-            experiment = client.get_experiment_by_name(study)
-            if experiment is not None:
-                runs = client.search_runs([experiment.experiment_id], f"tags.`{tracking.TAG_ROLE}` = 'trial'")
-                if any(run.data.metrics.get("epoch", 0) >= 1 for run in runs):
-                    return
-        time.sleep(0.5)
-    raise AssertionError("no epoch was logged in time")
+    """Until some trial has logged an epoch while the study is still running (the cluster tests' wait,
+    on the store in ``folder``)."""
+    cluster_fixtures.wait_for_an_epoch(f"sqlite:///{folder / 'mlflow.db'}", study, process, log, timeout)
 
 
 def check_resumed_to_the_end(tmp_path: Path, study_env: dict, before: list) -> None:

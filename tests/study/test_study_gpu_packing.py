@@ -10,7 +10,7 @@ import pytest
 from ips.config import IPSConfig, override
 from search_spaces import STUDIES
 from study import gpu_packing as packing
-from study.expand import StudyError, plan_study
+from study.plan import StudyError, plan_study
 from study.run import main
 
 CARD_MB = 80 * 1024

@@ -17,23 +17,23 @@ from analysis.runner_table import runner_table
 from ips.config import flatten, to_dict
 from study import mlflow_store as store
 from study import mlflow_ui, tracking
-from study.expand import plan_study
-from study.mlflow_callback import MLflowTrialLogger, is_epoch_metric
-from study.ray_config import NODE_ID_KEY, grid_entry
+from study.mlflow_logger import MLflowTrialLogger, is_epoch_metric
+from study.plan import plan_study
+from study.ray_config import LABELS_KEY, NODE_ID_KEY, grid_entry
 
 
 @pytest.fixture(scope="module")
 def empty_database(tmp_path_factory):
     """An empty store, created once: MLflow's table creation takes seconds, a copy milliseconds."""
     folder = tmp_path_factory.mktemp("template")
-    MlflowClient(store.resolve_tracking_uri(None, folder)).search_experiments()
+    MlflowClient(tracking.resolve_tracking_uri(None, folder)).search_experiments()
     return folder / "mlflow.db"
 
 
 @pytest.fixture
 def mlflow_store(tmp_path, empty_database):
     shutil.copy(empty_database, tmp_path / "mlflow.db")
-    uri = store.resolve_tracking_uri(None, tmp_path)
+    uri = tracking.resolve_tracking_uri(None, tmp_path)
     client = MlflowClient(uri)
     experiment_id = store.ensure_experiment(client, "tiny_resume", uri)
     return uri, client, experiment_id
@@ -43,9 +43,10 @@ def test_tracking_uri_defaults_to_an_absolute_sqlite_file_with_artifacts_beside_
     uri, client, experiment_id = mlflow_store
     assert uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert (
-        store.resolve_tracking_uri("sqlite:///sub/x.db", tmp_path) == f"sqlite:///{tmp_path / 'sub' / 'x.db'}"
+        tracking.resolve_tracking_uri("sqlite:///sub/x.db", tmp_path)
+        == f"sqlite:///{tmp_path / 'sub' / 'x.db'}"
     )
-    assert store.resolve_tracking_uri("http://127.0.0.1:5000", tmp_path) == "http://127.0.0.1:5000"
+    assert tracking.resolve_tracking_uri("http://127.0.0.1:5000", tmp_path) == "http://127.0.0.1:5000"
     location = client.get_experiment(experiment_id).artifact_location
     assert location == (tmp_path / "mlartifacts" / "tiny_resume").as_uri()
     assert store.ensure_experiment(client, "tiny_resume", uri) == experiment_id
@@ -105,8 +106,13 @@ def trial_for(plan, index: int) -> Trial:
     return Trial("train_trial", config=config, trial_id=f"t_{index:05d}", stub=True)
 
 
+# What the trainable counts on its worker and sends with the first report of each attempt.
+LABELS = {"train": {"majority": {"0": 7, "3": 5}}, "val": {"majority": {"0": 4, "3": 4}}}
+
+
 def result(epoch: int) -> dict:
     return {
+        LABELS_KEY: json.dumps(LABELS),
         "epoch": epoch,
         "val/accuracy": 0.1 * epoch,
         "train/loss": 2.0 / epoch,
@@ -115,11 +121,18 @@ def result(epoch: int) -> dict:
     }
 
 
+def new_logger(mlflow_store, name: str):
+    """The tiny_resume plan, a parent run (storage ``/runs/<name>``) and a new logger under it."""
+    uri, client, experiment_id = mlflow_store
+    plan = plan_study(TINY_STUDIES["tiny_resume"], "smoke")
+    parent = store.start_parent(client, experiment_id, f"/runs/{name}", {}, name)
+    logger = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    return plan, parent, logger
+
+
 def test_a_restored_callback_continues_each_trial_in_its_one_run(mlflow_store):
     uri, client, experiment_id = mlflow_store
-    plan = plan_study(TINY_STUDIES["tiny_resume"], "smoke")  # 2 trials of 4 epochs
-    parent = store.start_parent(client, experiment_id, "/runs/tiny", {}, "tiny")
-    first = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    plan, parent, first = new_logger(mlflow_store, "tiny")  # 2 trials of 4 epochs
     trials = [trial_for(plan, 0), trial_for(plan, 1)]
     for trial in trials:
         first.on_trial_start(0, trials, trials[0] if trial is trials[0] else trial)
@@ -168,9 +181,7 @@ def test_a_restored_callback_continues_each_trial_in_its_one_run(mlflow_store):
 
 def test_early_stopped_trials_are_told_apart_from_completed_ones(mlflow_store):
     uri, client, experiment_id = mlflow_store
-    plan = plan_study(TINY_STUDIES["tiny_resume"], "smoke")
-    parent = store.start_parent(client, experiment_id, "/runs/early", {}, "early")
-    logger = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    plan, parent, logger = new_logger(mlflow_store, "early")
     trial = trial_for(plan, 1)
     logger.on_trial_start(0, [trial], trial)
     logger.on_trial_result(0, [trial], trial, result(1))
@@ -221,9 +232,7 @@ def test_a_run_created_just_before_a_kill_gets_its_params_when_continued(mlflow_
 
 def test_each_trial_run_is_tagged_with_the_node_of_its_latest_attempt(mlflow_store):
     uri, client, experiment_id = mlflow_store
-    plan = plan_study(TINY_STUDIES["tiny_resume"], "smoke")
-    parent = store.start_parent(client, experiment_id, "/runs/nodes", {}, "nodes")
-    logger = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
+    plan, parent, logger = new_logger(mlflow_store, "nodes")
     trial = trial_for(plan, 0)
     logger.on_trial_start(0, [trial], trial)
     logger.on_trial_result(0, [trial], trial, {**result(1), NODE_ID_KEY: "node-a", "hostname": "host-a"})
@@ -246,5 +255,22 @@ def test_a_run_killed_after_its_params_gets_its_artifacts_when_continued(mlflow_
     store.log_params(client, run_id, store.trial_params(config))  # ... killed before config.json
     logger = MLflowTrialLogger(tracking_uri=uri, experiment_id=experiment_id, parent_run_id=parent)
     logger.on_trial_start(0, [trial], trial)
+    logger.on_trial_result(0, [trial], trial, result(1))  # the first report of the resumed attempt
     assert {"config.json", "label_distribution.json"} <= {a.path for a in client.list_artifacts(run_id)}
     assert [run.info.run_id for run in store.child_runs(client, experiment_id, parent)] == [run_id]
+
+
+def test_the_label_distribution_counted_on_the_worker_is_logged_as_counted(mlflow_store, tmp_path):
+    from ips.data import build_datasets
+    from study.trainable import label_distribution
+
+    uri, client, experiment_id = mlflow_store
+    plan, parent, logger = new_logger(mlflow_store, "labels")
+    trial = trial_for(plan, 0)
+    counted = label_distribution(*build_datasets(plan.trials[0].config))
+    logger.on_trial_start(0, [trial], trial)
+    logger.on_trial_result(0, [trial], trial, {**result(1), LABELS_KEY: json.dumps(counted)})
+    logger.on_trial_result(0, [trial], trial, {**result(2), LABELS_KEY: json.dumps(LABELS)})  # not again
+    run_id = store.child_runs(client, experiment_id, parent)[0].info.run_id
+    logged = Path(client.download_artifacts(run_id, "label_distribution.json", str(tmp_path))).read_text()
+    assert logged == json.dumps(counted, indent=2, default=str)  # what the driver wrote when it counted

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from search_spaces import PROFILE_NAMES, STUDIES
-from study.expand import plan_study
+from study.plan import plan_study
 
 CASES = [(name, profile) for name in STUDIES for profile in PROFILE_NAMES]
 

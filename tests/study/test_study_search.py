@@ -10,7 +10,8 @@ from mlflow import MlflowClient
 
 from search_spaces import STUDIES
 from study import mlflow_store as store
-from study.expand import StudyError, check_scheduler, plan_study
+from study import tracking
+from study.plan import StudyError, check_scheduler, plan_study
 from study.ray_config import trial_config, trial_overrides
 from study.search import OPTUNA_FILE, search_setup
 
@@ -19,7 +20,7 @@ from study.search import OPTUNA_FILE, search_setup
 def searched(tmp_path):
     """The low_data_search smoke plan, its searcher on a fresh Optuna file, and a real MLflow store."""
     plan = plan_study(STUDIES["low_data_search"], "smoke")  # 2 suggestions x seeds (0, 1), 2 epochs
-    uri = store.resolve_tracking_uri(None, tmp_path)
+    uri = tracking.resolve_tracking_uri(None, tmp_path)
     client = MlflowClient(uri)
     experiment_id = store.ensure_experiment(client, plan.study.name, uri)
     parent_id = store.start_parent(client, experiment_id, str(tmp_path), {}, "parent")

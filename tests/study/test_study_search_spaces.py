@@ -11,7 +11,7 @@ import pytest
 from ips.data.megapixel_mnist import followup_noise_count
 from search_spaces import PROFILE_NAMES, STUDIES
 from study.cost import trial_cost
-from study.expand import plan_study
+from study.plan import plan_study
 
 CASES = [(name, profile) for name in STUDIES for profile in PROFILE_NAMES]
 

@@ -6,7 +6,7 @@ import pytest
 
 from ips.config import IPSConfig, override
 from search_spaces import Choice, LogUniform, Profile, Search, StudySpec
-from study.expand import StudyError, get_study, plan_study
+from study.plan import StudyError, get_study, plan_study
 
 BASE = override(
     IPSConfig(),

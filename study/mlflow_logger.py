@@ -1,4 +1,4 @@
-"""The Ray Tune callback on the driver that owns every MLflow write of a study.
+"""The MLflow logger: the Ray Tune callback on the driver that owns every MLflow write of a study.
 
 One writer (the driver) keeps a SQLite store free of "database is locked", and keeping the trial ->
 run map in MLflow itself (the ``ips.trial_id`` tag) rather than in memory is what makes ``--resume``
@@ -6,8 +6,10 @@ continue each trial's one run instead of opening a second (Ray's stock ``MLflowL
 the latter and leaves the first RUNNING forever):
 
 - a trial starts (first time, retried, or restored after the driver died): its child run under the
-  parent is looked up by trial id and continued, or created with the params, ``config.json`` and
-  ``label_distribution.json`` (logged again into a run whose creator was killed before it logged them);
+  parent is looked up by trial id and continued, or created with the params and ``config.json``
+  (logged again into a run whose creator was killed before it logged them);
+- the first report of each attempt carries the label distribution that the trainable counted on its
+  worker: it becomes ``label_distribution.json`` if the run has none yet (the driver builds no dataset);
 - every epoch's result is logged with step = epoch; epochs already in the run (re-run after a restore
   from an older checkpoint) are skipped, so the history stays one continuous 1..E;
 - a checkpoint carrying ``attention_map.png`` (the trainable's last report) is logged as an artifact;
@@ -16,11 +18,12 @@ the latter and leaves the first RUNNING forever):
   RUNNING (trials the driver did not finish become ``interrupted``, status KILLED).
 
 The callback is pickled with the Tuner (Ray restores it on ``--resume``): it keeps only plain values
-and opens its client lazily.
+and opens its client lazily; each trial's typed config is built once (``ray_config.TrialConfigs``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import tempfile
@@ -37,8 +40,8 @@ from ray.tune.experiment import Trial
 from ips.config import IPSConfig, to_dict
 from study import mlflow_store as store
 from study import tracking
-from study.expand import point_label
-from study.ray_config import NODE_ID_KEY, trial_config, trial_overrides
+from study.plan import point_label
+from study.ray_config import LABELS_KEY, NODE_ID_KEY, TrialConfigs, trial_overrides
 from study.redact import redact_uri, unredact
 
 logger = logging.getLogger(__name__)
@@ -77,18 +80,6 @@ def error_summary(trial: Trial) -> str:
     return lines[-1] if lines else "the trial failed (Ray kept no error message)"
 
 
-def label_distribution(config: IPSConfig) -> dict[str, Any]:
-    """``{"train"|"val": {task: {class: count}}}`` from the datasets' ``label_counts()`` (no rendering),
-    plus ``"vectors": {"train"|"val": {task: {"0,3,7": count}}}`` where a dataset has multilabel tasks."""
-    from ips.data import build_datasets  # torch: only where the driver logs a new trial
-
-    train, val = build_datasets(config)
-    distribution: dict[str, Any] = {"train": train.label_counts(), "val": val.label_counts()}
-    if hasattr(train, "label_set_counts"):
-        distribution["vectors"] = {"train": train.label_set_counts(), "val": val.label_set_counts()}
-    return distribution
-
-
 class MLflowTrialLogger(Callback):
     def __init__(self, *, tracking_uri: str, experiment_id: str, parent_run_id: str) -> None:
         self.tracking_uri = redact_uri(tracking_uri)  # pickled into the study folder: no password
@@ -101,7 +92,8 @@ class MLflowTrialLogger(Callback):
         self._runs: dict[str, str] | None = None  # trial id -> run id
         self._checked: set[str] = set()  # runs of earlier drivers whose params and artifacts were checked
         self._logged_step: dict[str, int] = {}  # trial id -> last epoch in its run
-        self._labels: dict[str, dict] = {}  # data config (JSON) -> label distribution
+        self._labelled: set[str] = set()  # runs known to hold their label distribution
+        self._config = TrialConfigs()  # trial -> its typed config, built once
         self._nodes: dict[str, str] = {}  # trial id -> the node its run is tagged with
 
     def __getstate__(self) -> dict[str, Any]:
@@ -129,7 +121,7 @@ class MLflowTrialLogger(Callback):
         """The trial's one child run: found by its trial id, or created with params and artifacts."""
         runs = self.known_runs()
         if trial.trial_id not in runs:
-            config = trial_config(trial.config)
+            config = self._config(trial)
             name = point_label(trial_overrides(trial.config))
             run_id = store.create_child(
                 self.client, self.experiment_id, self.parent_run_id, trial.trial_id, config, name
@@ -140,23 +132,31 @@ class MLflowTrialLogger(Callback):
         elif runs[trial.trial_id] not in self._checked:
             self._checked.add(runs[trial.trial_id])
             if self.lacks_provenance(runs[trial.trial_id]):  # its creator was killed while logging it
-                self.log_provenance(runs[trial.trial_id], trial_config(trial.config))
+                self.log_provenance(runs[trial.trial_id], self._config(trial))
         return runs[trial.trial_id]
 
     def lacks_provenance(self, run_id: str) -> bool:
         if not self.client.get_run(run_id).data.params:
             return True
-        logged = {item.path for item in self.client.list_artifacts(run_id)}
-        return not {tracking.ARTIFACT_CONFIG, tracking.ARTIFACT_LABELS} <= logged
+        return tracking.ARTIFACT_CONFIG not in self.artifacts(run_id)
+
+    def artifacts(self, run_id: str) -> set[str]:
+        return {item.path for item in self.client.list_artifacts(run_id)}
 
     def log_provenance(self, run_id: str, config: IPSConfig) -> None:
         store.log_params(self.client, run_id, store.trial_params(config))
         self.client.log_dict(run_id, to_dict(config), tracking.ARTIFACT_CONFIG)
-        key = str(to_dict(config.data))
+
+    def log_labels(self, run_id: str, result: dict) -> None:
+        """The label distribution of the trial's first report, logged once per run."""
+        text = result.get(LABELS_KEY)
+        if text is None or run_id in self._labelled:
+            return
+        self._labelled.add(run_id)
+        if tracking.ARTIFACT_LABELS in self.artifacts(run_id):
+            return  # logged by an earlier attempt or driver
         try:
-            if key not in self._labels:
-                self._labels[key] = label_distribution(config)
-            self.client.log_dict(run_id, self._labels[key], tracking.ARTIFACT_LABELS)
+            self.client.log_dict(run_id, json.loads(text), tracking.ARTIFACT_LABELS)
         except Exception as error:  # the study must not stop because a chance level is missing
             logger.warning("no %s for run %s: %s", tracking.ARTIFACT_LABELS, run_id, error)
 
@@ -182,6 +182,7 @@ class MLflowTrialLogger(Callback):
             return
         run_id = self.run_for(trial)
         self.tag_node(trial, run_id, result)
+        self.log_labels(run_id, result)
         step = int(epoch)
         if step <= self.logged_step(trial, run_id):
             return  # already in the run: re-run after a restore, or the trainable's final report
@@ -270,7 +271,7 @@ class MLflowTrialLogger(Callback):
         run_id = self.run_for(trial)
         if only_if_open and not self.is_open(run_id):
             return
-        epochs = trial_config(trial.config).optimisation.epochs
+        epochs = self._config(trial).optimisation.epochs
         finished_all = self.logged_step(trial, run_id) >= epochs
         status = tracking.STATUS_COMPLETED if finished_all else tracking.STATUS_EARLY_STOPPED
         store.set_status(self.client, run_id, status)

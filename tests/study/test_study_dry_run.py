@@ -16,7 +16,7 @@ from search_spaces import STUDIES
 from study import mlflow_store as store
 from study import tracking
 from study.cost import trial_cost
-from study.expand import plan_study
+from study.plan import plan_study
 from study.run import main
 
 
@@ -73,7 +73,7 @@ def test_a_paper_run_says_its_digits_are_reused(capsys):
 
 
 def test_a_paper_trial_run_carries_the_digits_reused_tag(tmp_path):
-    uri = store.resolve_tracking_uri(None, tmp_path)
+    uri = tracking.resolve_tracking_uri(None, tmp_path)
     client = MlflowClient(uri)
     experiment_id = store.ensure_experiment(client, "noise_amount", uri)
     parent = store.start_parent(client, experiment_id, str(tmp_path / "runs"), {}, "paper")

@@ -13,11 +13,21 @@ import itertools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ips.config import ConfigError, IPSConfig, flatten, override
-from search_spaces import PROFILE_NAMES, STUDIES, Choice, IntUniform, LogUniform, Profile, Search, Uniform
-from search_spaces import StudySpec as Study
+from search_spaces import (
+    PROFILE_NAMES,
+    STUDIES,
+    Choice,
+    IntUniform,
+    LogUniform,
+    Profile,
+    Search,
+    StudySpec,
+    Uniform,
+)
 from study import tracking
 
 METRIC_DIRECTIONS = ("max", "min")
@@ -51,7 +61,7 @@ class TrialSpec:
 class Plan:
     """What one invocation runs: the profile's base, its seeds, and the grid trials or the search."""
 
-    study: Study
+    study: StudySpec
     profile_name: str
     base: IPSConfig
     seeds: tuple[int, ...]
@@ -119,13 +129,13 @@ def point_overrides(point: Mapping[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def get_study(name: str, studies: Mapping[str, Study] = STUDIES) -> Study:
+def get_study(name: str, studies: Mapping[str, StudySpec] = STUDIES) -> StudySpec:
     if name not in studies:
         raise StudyError(f"unknown study {name!r}; valid studies are: {', '.join(sorted(studies))}")
     return studies[name]
 
 
-def get_profile(study: Study, name: str) -> Profile:
+def get_profile(study: StudySpec, name: str) -> Profile:
     if name not in study.profiles:
         valid = ", ".join(p for p in PROFILE_NAMES if p in study.profiles) or ", ".join(study.profiles)
         raise StudyError(f"study {study.name!r} has no profile {name!r}; use one of: {valid}")
@@ -143,7 +153,7 @@ def check_plain(value: Any, where: str) -> None:
 # ------------------------------------------------------------------------------------------ the plan
 
 
-def profile_axes(study: Study, profile: Profile) -> dict[str, list[Any]]:
+def profile_axes(study: StudySpec, profile: Profile) -> dict[str, list[Any]]:
     axes = {name: list(values) for name, values in study.axes.items()}
     for name, values in profile.axes.items():
         if name not in axes:
@@ -159,7 +169,9 @@ def profile_axes(study: Study, profile: Profile) -> dict[str, list[Any]]:
     return axes
 
 
-def profile_base(study: Study, profile_name: str, profile: Profile, extra: Mapping[str, Any]) -> IPSConfig:
+def profile_base(
+    study: StudySpec, profile_name: str, profile: Profile, extra: Mapping[str, Any]
+) -> IPSConfig:
     changes = {**profile.overrides, **extra}
     check_plain(changes, f"overrides of profile {profile_name!r}")
     try:
@@ -176,7 +188,7 @@ def resolve_seeds(profile_seeds: tuple[int, ...], seeds: int | None) -> tuple[in
     return tuple(range(seeds))
 
 
-def expand_grid(study: Study, base: IPSConfig, axes: dict[str, list[Any]], seeds: tuple[int, ...]):
+def expand_grid(study: StudySpec, base: IPSConfig, axes: dict[str, list[Any]], seeds: tuple[int, ...]):
     """Every grid point x every seed, each config built and validated."""
     trials: list[TrialSpec] = []
     names = list(axes)
@@ -210,7 +222,7 @@ def search_corners(distribution: Any) -> list[Any]:
     )
 
 
-def check_search(study: Study, base: IPSConfig, search: Search, seeds: tuple[int, ...]) -> None:
+def check_search(study: StudySpec, base: IPSConfig, search: Search, seeds: tuple[int, ...]) -> None:
     if study.axes:
         raise StudyError(f"study {study.name!r} has both axes and a search; give one or the other")
     if search.suggestions < 1:
@@ -228,18 +240,25 @@ def check_search(study: Study, base: IPSConfig, search: Search, seeds: tuple[int
 
 
 def plan_study(
-    study: Study,
+    study: StudySpec,
     profile_name: str = "paper",
     *,
     seeds: int | None = None,
     overrides: Mapping[str, Any] | None = None,
+    absolute_data_root: bool = False,
 ) -> Plan:
     """The validated plan of ``study`` under ``profile_name``; ``seeds`` replaces the profile's seeds by
-    0..seeds-1; ``overrides`` (dotted) apply to every trial after the profile's (e.g. ``data.root``)."""
+    0..seeds-1; ``overrides`` (dotted) apply to every trial after the profile's (e.g. ``data.root``);
+    ``absolute_data_root`` makes a relative dataset folder absolute (against the working directory:
+    Ray's trials run elsewhere)."""
     if study.mode not in METRIC_DIRECTIONS:
         raise StudyError(f"study {study.name!r}: mode {study.mode!r}; use 'max' or 'min'")
     profile = get_profile(study, profile_name)
     base = profile_base(study, profile_name, profile, overrides or {})
+    root = getattr(base.data, "root", None)
+    if absolute_data_root and root is not None and not Path(root).is_absolute():
+        absolute = {**(overrides or {}), "data.root": str(Path(root).resolve())}
+        base = profile_base(study, profile_name, profile, absolute)
     trial_seeds = resolve_seeds(profile.seeds if profile.seeds is not None else study.seeds, seeds)
     search = profile.search if profile.search is not None else study.search
     axes = profile_axes(study, profile)
