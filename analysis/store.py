@@ -43,7 +43,8 @@ def study_names(client: MlflowClient) -> list[str]:
     """Experiments that hold at least one study invocation (a parent run)."""
     names = []
     for experiment in client.search_experiments(view_type=ViewType.ACTIVE_ONLY):
-        if search_all(client, experiment.experiment_id, tracking.role_filter(tracking.ROLE_PARENT), limit=1):
+        parents = tracking.role_filter(tracking.ROLE_PARENT)
+        if tracking.search_runs(client, experiment.experiment_id, parents, limit=1):
             names.append(experiment.name)
     return sorted(names)
 
@@ -57,13 +58,6 @@ def experiment_id(client: MlflowClient, study: str) -> str:
             "(run it with `python -m study.run <study>` or pass the right --tracking-uri)"
         )
     return experiment.experiment_id
-
-
-def search_all(
-    client: MlflowClient, experiment: str, filter_string: str, limit: int | None = None
-) -> list[Run]:
-    """Every run of ``experiment`` matching ``filter_string`` (``study.tracking.search_runs``)."""
-    return tracking.search_runs(client, experiment, filter_string, limit)
 
 
 @dataclass(frozen=True)
@@ -84,7 +78,8 @@ class Invocation:
 
 def invocations(client: MlflowClient, study: str) -> list[Invocation]:
     """The study's invocations, oldest first."""
-    parents = search_all(client, experiment_id(client, study), tracking.role_filter(tracking.ROLE_PARENT))
+    role = tracking.role_filter(tracking.ROLE_PARENT)
+    parents = tracking.search_runs(client, experiment_id(client, study), role)
     return [_invocation(study, run, i + 1) for i, run in enumerate(parents)]
 
 
@@ -147,4 +142,5 @@ def _is_index(text: str) -> bool:
 def trial_runs(client: MlflowClient, invocation: Invocation) -> list[Run]:
     """The child runs (trials) of one invocation, oldest first."""
     experiment = experiment_id(client, invocation.study)
-    return search_all(client, experiment, tracking.role_filter(tracking.ROLE_TRIAL, invocation.run_id))
+    trials = tracking.role_filter(tracking.ROLE_TRIAL, invocation.run_id)
+    return tracking.search_runs(client, experiment, trials)
