@@ -35,6 +35,25 @@ CPU_600: dict[str, Any] = {
 }
 
 
+# The learning scale of the pilots (docs/results/cpu-pilots.md), shared by the cpu profiles of
+# noise_thickness(_continuous), patch_size_low_data, memory_size and o2i_data_size: 300-pixel canvases
+# with 12 curves (a third of the paper's noise coverage; at its coverage no pilot learned within 15
+# epochs), patch 8 (to a 28-pixel digit what 25 is to Table 4's 84-pixel one), memory 50, 1,000
+# training and 100 validation canvases (the paper's low-data size), 20 epochs with 1 of warm-up.
+CPU_300: dict[str, Any] = {
+    "data.canvas_height": 300,
+    "data.canvas_width": 300,
+    "data.digit_size": 28,
+    "data.noise_count": 12,
+    "data.train_canvases": 1000,
+    "data.validation_canvases": 100,
+    "patches.size": 8,
+    "selection.memory_size": 50,
+    "optimisation.epochs": 20,
+    "optimisation.warmup_epochs": 1,
+}
+
+
 def paper_profile(expected_time: str) -> Profile:
     """The paper's settings with the follow-up's published renderer, taking ``expected_time``."""
     return Profile(

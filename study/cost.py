@@ -8,8 +8,9 @@ and the selection pass's work outside the encoder per image). With blank-patch r
 the scan encodes only the patches that are not blank: their share is counted on the first generated
 training canvas of the trial's Megapixel MNIST setting (traffic-sign photos have none). On GPUs it
 divides the multiply-accumulates, counted analytically, by an assumed throughput (``GPU_MACS_PER_SECOND``,
-not measured). Canvas rendering and Ray's overhead per trial are not counted; take the result
-as an order of magnitude.
+not measured). Each image and epoch adds a fixed cost for rendering, loading, the aggregator's step and
+the metrics (``IMAGE_SECONDS``, from the cpu pilots), each trial Ray's start-up. Take the result as an
+order of magnitude: on the pilots' 300-pixel settings it came within about 15% of the measured times.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ CALIBRATION_FILE = Path(__file__).with_name("encoder_costs.json")  # python -m b
 GPU_MACS_PER_SECOND = 8e12
 RAY_SECONDS_PER_TRIAL = 6.0  # start-up of a trial process, imports, the datasets, the attention map
 RAY_START_SECONDS = 30.0  # ray.init, the MLflow store, Ray's shutdown (measured 25 to 45 s on 2 cores)
+# The selection pass's work outside the encoder (cutting, scoring, sorting) was measured on 3,600 patches
+# of 50x50 pixels (``bench.costs``); it grows with the pixels cut, not with the number of patches.
+CALIBRATION_PIXELS = 3600 * 50 * 50
+# Per image and epoch, beyond the encoder and the selection: rendering, loading, the aggregator's step
+# and the metrics. From the single-thread pilots of docs/results/cpu-pilots.md (two trials at once):
+# 20-22 s per epoch of 1,100 300-pixel canvases at patch 8 where the encoder costs 12.4, 58-60 s at
+# patch 17 where it costs 48 (8 and 10 ms per image).
+IMAGE_SECONDS = 0.009
 
 # (channels, blocks) of the ResNet-18 stages; (width, output channels, blocks) of the ResNet-50 ones.
 RESNET18_STAGES = ((64, 2), (128, 2), (256, 2), (512, 2))
@@ -147,7 +156,8 @@ def trial_cost(config: IPSConfig) -> TrialCost:
     epochs = config.optimisation.epochs
     macs = (train * (patches + 3 * kept) + val * (patches + kept)) * epochs * per_patch
     scan, step = seconds_per_patch(config, "scan"), seconds_per_patch(config, "train")
-    other = calibration()["other_per_image"] * patches / 3600  # measured at N = 3,600
+    pixels_cut = patches * config.patches.size**2
+    other = calibration()["other_per_image"] * pixels_cut / CALIBRATION_PIXELS + IMAGE_SECONDS
     encoded = patches * (1.0 - blank_fraction(config)) + 1  # one blank patch per pass at most
     seconds = (train * (encoded * scan + kept * step) + val * (encoded + kept) * scan) * epochs
     seconds += (train + val) * epochs * other

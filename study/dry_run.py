@@ -128,7 +128,7 @@ def describe(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> str:
         "",
         f"{plan.number_of_trials} trials; encoder work about {human_count(total)} multiply-accumulates; "
         f"with {where}: roughly {human_seconds(seconds)} (from per-patch costs measured by "
-        "bench.costs; canvas rendering not counted)",
+        "bench.costs; rendering and loading from the pilots)",
         *[f"note: {note}" for note in plan_notes(plan)],
         "dry run: nothing was started",
     ]
@@ -185,7 +185,7 @@ def plan_as_json(
             "encoder_macs": total,
             "seconds": seconds,
             "resources": {"cpus_per_trial": cpus, "gpus_per_trial": gpus, "concurrent": concurrent},
-            "note": "order of magnitude; canvas rendering not counted",
+            "note": "order of magnitude; rendering, loading and the step outside the encoder from the cpu pilots",
         },
         "notes": list(notes or []),
     }
