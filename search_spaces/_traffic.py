@@ -1,4 +1,4 @@
-"""The traffic-sign studies' shared base and scaled-down profiles (Tables 5 and 6 of the follow-up).
+"""The traffic-sign studies' shared base and smoke profile (Tables 5 and 6 of the follow-up).
 
 Both studies train IPS on the Swedish Traffic Signs summer set (``ips.data.traffic_signs``): four
 classes (no sign, 50, 70, 80 km/h), 1200x1600 images, a ResNet-18 with 4 stages from ImageNet weights,
@@ -12,11 +12,11 @@ follow-up's "5 model runs" logs all show seed 0 too). To vary the split, vary ``
 
 The ``paper`` profiles validate as the follow-up's code did (``AUTHORS_VALIDATION``): the first
 ``int(count x fraction)`` images of each class of Set2, in file order, which gives the paper's 169 /
-341 / 684 validation images (shared/paper/README.md item 12). The cpu and smoke profiles validate on
+341 / 684 validation images (shared/paper/README.md item 12). The smoke profiles validate on
 the whole set, as ``data.validation_subset = "full"`` (the default) does for any run.
 
-Why the scaled profiles turn off ImageNet weights: they cannot be downloaded on an offline machine
-(the encoder raises a clear error saying so), and the smoke and cpu profiles must run anywhere. The
+Why the smoke profiles turn off ImageNet weights: they cannot be downloaded on an offline machine
+(the encoder raises a clear error saying so), and the smoke profiles must run anywhere. The
 ``paper`` profile keeps them; fetch them once into the torch hub cache before running it offline.
 """
 
@@ -62,17 +62,6 @@ PAPER = Profile(
     overrides=AUTHORS_VALIDATION,
     expected_time="a few GPU hours",
 )
-
-# cpu: images at a quarter of the side (300x400), patches divided by 4 with them, so every patch still
-# covers the same part of the scene and the object-to-patch ratios stay the paper's; 40 epochs.
-CPU: dict[str, Any] = {
-    "data.image_height": 300,
-    "data.image_width": 400,
-    "encoder.pretrained": False,
-    "optimisation.epochs": 40,
-    "optimisation.warmup_epochs": 4,
-}
-CPU_PATCH_SIZES = [6, 12, 19, 25]  # 25, 50, 75, 100 divided by 4
 
 # smoke: images at a tenth of the side (120x160, the size of the tests' fixture JPEGs), patches divided
 # by 5 (patch 15 still does not tile the width, as 75 does not tile 1600), a tiny aggregator, 2 epochs,

@@ -1,7 +1,6 @@
 """Training-set fraction on the Swedish traffic signs at patch 100.
 
     python -m study.run dataset_fraction_traffic --data-root DIR --profile smoke   # about 2 minutes
-    python -m study.run dataset_fraction_traffic --data-root DIR --profile cpu     # hours on 2 cores
     python -m study.run dataset_fraction_traffic --data-root DIR                   # the paper (GPU)
 
 Rebuilds Table 5 of Riffi-Aslett and Fell, "On the Generalizability of Iterative Patch Selection for
@@ -16,12 +15,13 @@ model, not the data split; the ``paper`` profile validates on the authors' subse
 Expected run time
 -----------------
 - ``paper``: 3 x 5 = 15 trials of 150 epochs; a few GPU hours (the 100% trials dominate).
-- ``cpu``: 3 trials at a quarter of the resolution (patch 25), 40 epochs: several hours on 2 cores.
+- no ``cpu`` profile, for the reason given in ``patch_size_traffic``: 3 seeds of it on 2 cores would
+  afford a few epochs, not a verdict.
 - ``smoke``: 3 trials of 2 epochs on a small folder (the tests' fixture), about 2 minutes.
 """
 
 from search_spaces._spec import Profile, StudySpec
-from search_spaces._traffic import BASE, CPU, PAPER, SEEDS, SMOKE
+from search_spaces._traffic import BASE, PAPER, SEEDS, SMOKE
 
 STUDY = StudySpec(
     name="dataset_fraction_traffic",
@@ -32,13 +32,6 @@ STUDY = StudySpec(
     seeds=SEEDS,
     profiles={
         "paper": PAPER,
-        "cpu": Profile(
-            note="Images at a quarter of the side (300x400) with patch 25 (= 100 / 4); no ImageNet "
-            "weights (not downloadable offline); 40 epochs, one seed.",
-            overrides={**CPU, "patches.size": 25},
-            seeds=(0,),
-            expected_time="several hours on 2 CPU cores",
-        ),
         "smoke": Profile(
             note="120x160 images, patch 20 (= 100 / 5), tiny aggregator, 2 epochs, one seed: code paths.",
             overrides={**SMOKE, "patches.size": 20},

@@ -1,7 +1,7 @@
 """Digit resolution: how many pixels does a digit need?
 
     python -m study.run digit_resolution --profile smoke    # a whole study in about 2 minutes
-    python -m study.run digit_resolution --profile cpu      # about an hour on 2 CPU cores
+    python -m study.run digit_resolution --profile cpu      # about 45 minutes on 2 CPU cores
     python -m study.run digit_resolution                    # the paper's settings (GPU)
 
 Rebuilds Table 7 of Riffi-Aslett and Fell, "On the Generalizability of Iterative Patch Selection for
@@ -13,12 +13,13 @@ Expected run time
 -----------------
 - ``paper``: 5 digit sizes x 3 seeds = 15 trials of 150 epochs on 5,000 canvases; about a day
   on one GPU (--dry-run's estimate, not yet measured).
-- ``cpu``: 5 digit sizes, one seed, about an hour on 2 CPU cores (see its note).
+- ``cpu``: 4 digit sizes x 3 seeds on 300-pixel canvases, about 45 minutes on 2 CPU cores (see
+  its note).
 - ``smoke``: 2 digit sizes, about a minute on 2 CPU cores.
 """
 
 from ips.config import IPSConfig, MegapixelMNISTConfig, OptimisationConfig
-from search_spaces._megapixel import CPU_600, paper_profile
+from search_spaces._megapixel import CPU_300, PUBLISHED_RENDERER, paper_profile
 from search_spaces._smoke import smoke
 from search_spaces._spec import Profile, StudySpec
 
@@ -38,14 +39,16 @@ STUDY = StudySpec(
         "paper": paper_profile("about a day on one GPU, four trials at a time (estimate)"),
         "cpu": Profile(
             note=(
-                "The digit sizes are the variable and keep their pixels; the canvas shrinks to 600 "
-                "pixels (the cost grows with its area) with 128 curves, the paper's density, and "
-                "memory 20 of the 144 patches. 150 training and 50 validation canvases, 10 epochs "
-                "with 1 of warm-up, one seed."
+                "The pilots' scale (search_spaces._megapixel.CPU_300: 300-pixel canvases, 12 curves "
+                "drawn at the digit's scale, patch 8, memory 50, 1,000 training and 100 validation "
+                "canvases, published renderer) with digits of 14, 21, 28 and 46 pixels (64 would "
+                "fill a fifth of the canvas with its 5 digits), 15 epochs, 3 seeds. Not run yet: its "
+                "time is the dry run's estimate."
             ),
-            overrides={**CPU_600, "data.noise_count": 128, "data.train_canvases": 150},
-            seeds=(0,),
-            expected_time="about an hour on 2 CPU cores",
+            overrides={**PUBLISHED_RENDERER, **CPU_300, "optimisation.epochs": 15},
+            axes={"data.digit_size": [46, 28, 21, 14]},
+            seeds=(0, 1, 2),
+            expected_time="about 45 minutes on 2 CPU cores (estimate)",
         ),
         "smoke": Profile(
             note=(

@@ -1,7 +1,7 @@
 """Memory size: accuracy against peak memory and time as IPS keeps more patches.
 
     python -m study.run memory_size --profile smoke    # a whole study in about 2 minutes
-    python -m study.run memory_size --profile cpu      # about an hour on 2 CPU cores
+    python -m study.run memory_size --profile cpu      # about 50 minutes on 2 CPU cores
     python -m study.run memory_size                    # the paper's settings (GPU)
 
 IPS keeps ``memory_size`` patches per image: memory and time grow with it, and so, up to a point, does
@@ -16,13 +16,15 @@ Expected run time
 -----------------
 - ``paper``: 5 memory sizes x 3 seeds = 15 trials of 100 epochs; about a day on one GPU (--dry-run's
   estimate, not yet measured).
-- ``cpu``: 5 memory sizes, one seed, about an hour on 2 CPU cores (see its note).
+- ``cpu``: 4 memory sizes x 3 seeds at patch 8 on 300-pixel canvases, about 50 minutes on 2 CPU
+  cores (see its note).
 - ``smoke``: 3 memory sizes, about a minute on 2 CPU cores.
 """
 
 from search_spaces._smoke import smoke
 from search_spaces._spec import Profile, StudySpec
-from search_spaces.patch_size_low_data import BASE, CPU_GEOMETRY, CPU_TRAINING, SMOKE_GEOMETRY
+from search_spaces._megapixel import CPU_300, PUBLISHED_RENDERER
+from search_spaces.patch_size_low_data import BASE, SMOKE_GEOMETRY
 
 STUDY = StudySpec(
     name="memory_size",
@@ -38,14 +40,17 @@ STUDY = StudySpec(
         ),
         "cpu": Profile(
             note=(
-                "The patch_size_low_data cpu setting (500-pixel canvases, 28-pixel digits, 200 training "
-                "and 50 validation canvases) with patch 17, which is to the digit what the paper's "
-                "patch 50 is to its 84-pixel digits; 900 patches per canvas, of which memory keeps 10 "
-                "to 200. 8 epochs with 1 of warm-up, one seed."
+                "The pilots' learning scale (search_spaces._megapixel.CPU_300: 300-pixel canvases, "
+                "28-pixel digits, 12 curves by the published renderer, 1,000 training and 100 "
+                "validation canvases, 20 epochs with 1 of warm-up) with patch 8 (Table 4's 25 at a "
+                "third of the digit, not the paper profile's 50: at patch 17 the hour affords about 8 "
+                "epochs, and the pilots left chance only after 8). Memory 10, 25, 50 and 100 of the "
+                "1,444 patches (50 is the pilots'; 10 holds less than one digit), 3 seeds."
             ),
-            overrides={**CPU_GEOMETRY, **CPU_TRAINING, "patches.size": 17, "optimisation.epochs": 8},
-            seeds=(0,),
-            expected_time="about an hour on 2 CPU cores",
+            overrides={**PUBLISHED_RENDERER, **CPU_300},
+            axes={"selection.memory_size": [100, 50, 25, 10]},  # the dearest first, to pack the hour
+            seeds=(0, 1, 2),
+            expected_time="about 50 minutes on 2 CPU cores",
         ),
         "smoke": Profile(
             note="A real but tiny run: 300-pixel canvases, patch 17, memory 4, 8 and 16, 2 epochs, one seed.",

@@ -13,7 +13,15 @@ from search_spaces import PROFILE_NAMES, STUDIES
 from study.cost import trial_cost
 from study.plan import plan_study
 
-CASES = [(name, profile) for name in STUDIES for profile in PROFILE_NAMES]
+CASES = [(name, profile) for name, study in STUDIES.items() for profile in study.profiles]
+
+
+@pytest.mark.parametrize("name", list(STUDIES))
+def test_every_study_has_paper_and_smoke_and_says_why_it_has_no_cpu_profile(name):
+    study = STUDIES[name]
+    assert {"paper", "smoke"} <= set(study.profiles) <= set(PROFILE_NAMES)
+    if "cpu" not in study.profiles:  # the traffic studies: 3 seeds on 2 cores afford no verdict
+        assert "no ``cpu`` profile" in sys.modules[f"search_spaces.{name}"].__doc__
 
 
 @pytest.mark.parametrize(("name", "profile"), CASES)
