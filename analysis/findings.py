@@ -10,6 +10,8 @@ distributions, and tasks whose chance level is unknown are left out of checks th
 - ``convergence``: the noise thickness from which training and validation accuracy are at chance.
 - ``noise_amount``: with ample data, the amount of noise does not change accuracy.
 - ``o2i_data_interaction``: the O2I threshold below which IPS fails moves with the training-set size.
+- ``memory_size``: accuracy rises with the memory size (the original IPS paper's trade-off; the
+  follow-up has no memory table).
 - ``patch_size_claim`` (``analysis.claims``): the abstract's +15% (Megapixel MNIST) and +5% (traffic
   signs) of the tuned patch over the original IPS object-to-patch ratio (patch 150 at Table 4's
   84-pixel digits; patch 100 on the traffic signs), as a difference with its bootstrap interval.
@@ -79,36 +81,77 @@ def object_to_patch(
 
 
 def _patch_row(values: pd.DataFrame, task: str, patch_field: str, delta: float, seed: int) -> dict:
-    sizes = sorted(values[patch_field].unique())
-    row = {"task": task, "patch_sizes": ", ".join(str(s) for s in sizes), "seeds_min": 0}
-    if len(sizes) < 2:
-        return {
-            **row,
-            "verdict": INCONCLUSIVE,
-            "note": "fewer than two patch sizes at least as large as the object",
-        }
-    groups = values[patch_field]
+    row = _trend_row(values, task, patch_field, delta, seed, direction=-1)
+    return {"task": task, "patch_sizes": row.pop("levels"), **row}
+
+
+def _trend_row(
+    values: pd.DataFrame, task: str, field: str, delta: float, seed: int, direction: int
+) -> dict:
+    """One task's trend of accuracy against log2(``field``): a fall (``direction`` -1) or a rise (+1)
+    per doubling, with its bootstrap interval over seeds and the effect rule's verdict."""
+    levels = sorted(values[field].unique())
+    row = {"task": task, "levels": ", ".join(str(s) for s in levels), "seeds_min": 0}
+    if len(levels) < 2:
+        return {**row, "verdict": INCONCLUSIVE, "note": f"fewer than two values of {field}"}
+    groups = values[field]
     picks = bootstrap.picks_by_group(groups, seed=seed)
-    x = np.log2(np.array(sizes, dtype=float))
-    means = values.groupby(patch_field)["value"].mean().reindex(sizes).to_numpy()
-    fall = -float(_slopes(x, means[None, :])[0])
-    draws = -_slopes(x, bootstrap.resampled_means(values["value"], picks)[sizes].to_numpy())
+    x = np.log2(np.array(levels, dtype=float))
+    means = values.groupby(field)["value"].mean().reindex(levels).to_numpy()
+    trend = direction * float(_slopes(x, means[None, :])[0])
+    draws = direction * _slopes(x, bootstrap.resampled_means(values["value"], picks)[levels].to_numpy())
     low, high = bootstrap.interval(draws)
     seeds = bootstrap.fewest_seeds(groups)
-    note = f"fall per doubling {fall:+.3f}, 95% CI [{low:+.3f}, {high:+.3f}]"
-    verdict, note = unless_few_seeds(effect_verdict(fall, low, high, delta), note, seeds)
-    first, last = means[0], means[-1]
+    word = "fall" if direction < 0 else "rise"
+    note = f"{word} per doubling {trend:+.3f}, 95% CI [{low:+.3f}, {high:+.3f}]"
+    verdict, note = unless_few_seeds(effect_verdict(trend, low, high, delta), note, seeds)
     return {
         **row,
         "seeds_min": seeds,
-        "accuracy_first": first,
-        "accuracy_last": last,
-        "fall_per_doubling": fall,
+        "accuracy_first": means[0],
+        "accuracy_last": means[-1],
+        f"{word}_per_doubling": trend,
         "ci_low": low,
         "ci_high": high,
         "verdict": verdict,
         "note": note,
     }
+
+
+# memory size ----------------------------------------------------------------------------------------
+
+
+def memory_size(
+    study: LoggedStudy,
+    summary: str = "final",
+    delta: float = 0.02,
+    field: str = "selection.memory_size",
+    seed: int = 0,
+) -> Finding:
+    """IPS (Bergner et al., 2023) keeps more of the image as the memory grows, and its accuracy grows
+    with it up to a saturation: the slope of validation accuracy against log2(memory size) is positive
+    (a rise of at least ``delta`` per doubling), for every task. The follow-up has no such table; this
+    is the original paper's trade-off, checked on the follow-up's setting."""
+    claim = "Accuracy rises with the memory size (per task, per doubling of the patches kept)."
+    params = {"summary": summary, "delta_per_doubling": delta, "field": field}
+    if missing_params(study, [field]):
+        return Finding("memory size", claim, INCONCLUSIVE, f"param {field} was not logged", parameters=params)
+    values = trial_values(study, "val", summary, fields=[field]).dropna(subset=["value"])
+    rows = [
+        _trend_row(values[values["task"] == task.name], task.name, field, delta, seed, direction=1)
+        for task in study.tasks
+    ]
+    evidence = pd.DataFrame(rows).rename(columns={"levels": "memory_sizes"})
+    reason = "; ".join(f"{r['task']}: {r['verdict']} ({r['note']})" for r in rows)
+    return Finding(
+        "memory size",
+        claim,
+        all_of(list(evidence["verdict"])),
+        reason,
+        evidence,
+        bootstrap.DESCRIPTION,
+        params,
+    )
 
 
 # noise amount ---------------------------------------------------------------------------------------
@@ -183,6 +226,7 @@ CHECKS = {
     "noise_thickness_continuous": (convergence,),
     "noise_amount": (noise_amount,),
     "o2i_data_size": (o2i_data_interaction,),
+    "memory_size": (memory_size,),
 }
 
 
@@ -199,6 +243,7 @@ __all__ = [
     "Finding",
     "check_study",
     "convergence",
+    "memory_size",
     "noise_amount",
     "o2i_data_interaction",
     "object_to_patch",

@@ -140,6 +140,20 @@ def noise_amount_study(builder: StoreBuilder, slope: float, seeds=(0, 1, 2)) -> 
     return parent
 
 
+def memory_study(builder: StoreBuilder, rise: float, seeds=(0, 1, 2)) -> str:
+    """memory_size: accuracy = 0.5 + rise x log2(memory / 10) (+ noise) at memory 10, 25, 50, 100."""
+    rng = np.random.default_rng(6)
+    parent = builder.invocation("memory_size", ["selection.memory_size"])
+    distribution = labels()
+    for memory in (10, 25, 50, 100):
+        for seed in seeds:
+            final = {t: 0.5 + rise * np.log2(memory / 10) + rng.normal(0, 0.005) for t in MNIST_TASKS}
+            config = flat_config({"selection.memory_size": memory}, seed)
+            builder.trial(parent, config, mnist_history(final, EPOCHS, losses=False), labels=distribution)
+    builder.finish(parent)
+    return parent
+
+
 def o2i_study(builder: StoreBuilder, interaction: bool, seeds=(0, 1)) -> str:
     """o2i_data_size: digits 28/56/112 x 800/4000 canvases. With ``interaction`` the 56-pixel digit
     generalises only with 4,000 canvases (the threshold moves); without, it does with both."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from synthetic_studies import noise_amount_study, o2i_study, patch_study, thickness_study
+from synthetic_studies import memory_study, noise_amount_study, o2i_study, patch_study, thickness_study
 
 from analysis.findings import (
     convergence,
+    memory_size,
     noise_amount,
     o2i_data_interaction,
     object_to_patch,
@@ -39,6 +40,21 @@ def test_object_to_patch(new_store, patch_store, falls, expected):
 def test_object_to_patch_with_one_seed_is_inconclusive(new_store):
     study = study_from(new_store, "patch_size_low_data", patch_study, falls=True, seeds=(0,), losses=False)
     finding = object_to_patch(study)
+    assert finding.verdict == INCONCLUSIVE and "fewer than 2 seeds" in finding.reason
+
+
+@pytest.mark.parametrize(("rise", "expected"), [(0.05, HOLDS), (0.0, DOES_NOT_HOLD), (-0.05, DOES_NOT_HOLD)])
+def test_memory_size(new_store, rise, expected):
+    study = study_from(new_store, "memory_size", memory_study, rise=rise)
+    finding = memory_size(study)
+    assert finding.verdict == expected, finding.reason
+    assert set(finding.evidence["memory_sizes"]) == {"10, 25, 50, 100"}
+    assert finding.evidence["rise_per_doubling"].to_numpy() == pytest.approx(rise, abs=0.01)
+
+
+def test_memory_size_with_one_seed_is_inconclusive(new_store):
+    study = study_from(new_store, "memory_size", memory_study, rise=0.05, seeds=(0,))
+    finding = memory_size(study)
     assert finding.verdict == INCONCLUSIVE and "fewer than 2 seeds" in finding.reason
 
 
