@@ -85,9 +85,7 @@ def _patch_row(values: pd.DataFrame, task: str, patch_field: str, delta: float, 
     return {"task": task, "patch_sizes": row.pop("levels"), **row}
 
 
-def _trend_row(
-    values: pd.DataFrame, task: str, field: str, delta: float, seed: int, direction: int
-) -> dict:
+def _trend_row(values: pd.DataFrame, task: str, field: str, delta: float, seed: int, direction: int) -> dict:
     """One task's trend of accuracy against log2(``field``): a fall (``direction`` -1) or a rise (+1)
     per doubling, with its bootstrap interval over seeds and the effect rule's verdict."""
     levels = sorted(values[field].unique())

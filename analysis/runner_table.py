@@ -1,7 +1,8 @@
 """The table ``python -m study.run`` prints when its trials end: the study's metric per configuration.
 
 One row per configuration (``ips.config_id``): the values of the varied fields, the final value of the
-study's metric as mean +/- standard deviation over the seeds that completed every epoch, and how many
+study's metric as mean +/- standard deviation over the seeds that completed every epoch, the headline
+task's validation accuracy with its 95% interval beside its chance level (``headline``), and how many
 of its seeds did (an early-stopped seed's value is that of a shorter training: it is counted apart,
 never averaged in; ``analysis.status.SUMMARISED_STATUSES``, the rule of every table here). Reading
 MLflow rather than Ray's result grid means a resumed study reports every trial, from this invocation
@@ -15,15 +16,70 @@ on a study that may have just been interrupted, straight from the runs' last val
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
+from analysis.chance import multiclass_chance
+from analysis.runs import load_label_distributions
 from analysis.status import SUMMARISED_STATUSES
 from analysis.store import select_invocation, trial_runs
 from study import tracking
+
+Z_95 = 1.959964  # the normal quantile of a two-sided 95% interval
+
+
+def wilson_interval(correct: float, n: int) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion of ``correct`` successes in ``n`` trials."""
+    if n <= 0:
+        return math.nan, math.nan
+    p, z2 = correct / n, Z_95**2
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z_95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The headline task's validation accuracy, pooled over a configuration's finished seeds: the
+    images right over the images seen, with its Wilson 95% interval, beside the chance level (always
+    answering the validation set's most frequent class)."""
+
+    task: str
+    correct: float  # accuracy x validation images, summed over the finished seeds
+    images: int
+    chance: float
+
+    def text(self) -> str:
+        if self.images <= 0:
+            return "-"
+        low, high = wilson_interval(self.correct, self.images)
+        chance = "?" if math.isnan(self.chance) else f"{self.chance:.2f}"
+        return f"{self.correct / self.images:.3f} [{low:.3f}, {high:.3f}] (chance {chance})"
+
+
+def headline_task(runs: list[Run]) -> str | None:
+    """The dataset's first task when it is multiclass (Megapixel MNIST: majority; traffic: sign)."""
+    params = runs[0].data.params if runs else {}
+    if params.get("tasks.0.kind", "multiclass") != "multiclass":
+        return None
+    return params.get("tasks.0.name")
+
+
+def headline(members: list[Run], statuses: tuple[str, ...], task: str, labels: dict) -> Headline:
+    correct, images, chances = 0.0, 0, []
+    for run, status in zip(members, statuses, strict=True):
+        counts = labels.get(run.info.run_id, {}).get("val", {}).get(task)
+        value = run.data.metrics.get(tracking.accuracy_metric("val", task))
+        if status not in SUMMARISED_STATUSES or not counts or value is None:
+            continue
+        total = sum(counts.values())
+        correct, images = correct + value * total, images + total
+        chances.append(multiclass_chance(counts).value)
+    return Headline(task, correct, images, statistics.fmean(chances) if chances else math.nan)
 
 
 @dataclass(frozen=True)
@@ -32,6 +88,7 @@ class Row:
     scores: tuple[float, ...]  # the metric of each finished seed
     trials: int
     statuses: tuple[str, ...]
+    headline: Headline | None = None
 
     def score_text(self) -> str:
         if not self.scores:
@@ -42,7 +99,9 @@ class Row:
         return f"{mean:.4f} ± {statistics.stdev(self.scores):.4f}"
 
 
-def summary_rows(runs: list[Run], fields: list[str], metric: str) -> list[Row]:
+def summary_rows(runs: list[Run], fields: list[str], metric: str, labels: dict | None = None) -> list[Row]:
+    """One row per configuration; ``labels`` (run id -> label distribution) adds the headline task."""
+    task = headline_task(runs) if labels is not None else None
     groups: dict[str, list[Run]] = {}
     for run in sorted(runs, key=lambda run: run.info.start_time):
         groups.setdefault(run.data.tags.get(tracking.TAG_CONFIG_ID, run.info.run_id), []).append(run)
@@ -55,7 +114,9 @@ def summary_rows(runs: list[Run], fields: list[str], metric: str) -> list[Row]:
             for run, status in zip(members, statuses, strict=True)
             if status in SUMMARISED_STATUSES and metric in run.data.metrics
         )
-        rows.append(Row(tuple(first.get(field, "?") for field in fields), scores, len(members), statuses))
+        best = headline(members, statuses, task, labels) if task else None
+        values = tuple(first.get(field, "?") for field in fields)
+        rows.append(Row(values, scores, len(members), statuses, best))
     return sorted(rows, key=lambda row: tuple(sort_key(value) for value in row.values))
 
 
@@ -82,9 +143,15 @@ def stopped_text(row: Row) -> str:
 
 
 def format_table(rows: list[Row], fields: list[str], metric: str) -> str:
-    header = [*fields, f"{metric} (final)", "seeds completed"]
+    task = next((row.headline.task for row in rows if row.headline), None)
+    header = [*fields, f"{metric} (final)", *([f"val {task} (95% CI)"] if task else []), "seeds completed"]
     body = [
-        [*map(short_text, row.values), row.score_text(), f"{len(row.scores)}/{row.trials}{stopped_text(row)}"]
+        [
+            *map(short_text, row.values),
+            row.score_text(),
+            *([row.headline.text() if row.headline else "-"] if task else []),
+            f"{len(row.scores)}/{row.trials}{stopped_text(row)}",
+        ]
         for row in rows
     ]
     widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(len(header))]
@@ -104,9 +171,15 @@ def runner_table(
     runs = trial_runs(client, select_invocation(client, study, parent_id))
     if not runs:
         return "no trials were logged"
-    rows = summary_rows(runs, fields, metric)
+    rows = summary_rows(runs, fields, metric, load_label_distributions(client, runs))
     failed = sum(status == tracking.STATUS_FAILED for row in rows for status in row.statuses)
     text = format_table(rows, fields, metric)
+    task = next((row.headline.task for row in rows if row.headline), None)
+    if task:
+        text += (
+            f"\nval {task}: accuracy pooled over the finished seeds' validation images, its Wilson 95% "
+            "interval, and the chance level (always the most frequent class)"
+        )
     if failed:
         text += f"\n{failed} trial(s) failed: see the ips.error tag of their runs"
     return text

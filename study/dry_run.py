@@ -185,7 +185,7 @@ def plan_as_json(
             "encoder_macs": total,
             "seconds": seconds,
             "resources": {"cpus_per_trial": cpus, "gpus_per_trial": gpus, "concurrent": concurrent},
-            "note": "order of magnitude; rendering, loading and the step outside the encoder from the cpu pilots",
+            "note": "order of magnitude; the work outside the encoder from the cpu pilots",
         },
         "notes": list(notes or []),
     }

@@ -195,7 +195,30 @@ def test_early_stopped_trials_are_told_apart_from_completed_ones(mlflow_store):
     assert client.get_run(parent).info.status == store.FINISHED
     # The end-of-study table counts it apart, never averages its shorter training in.
     table = runner_table(client, experiment_id, parent, ["patches.size"], "val/accuracy")
-    assert table.splitlines()[2].split()[1:] == ["-", "0/1", "(1", "stopped", "early)"]
+    assert table.splitlines()[2].split()[1:] == ["-", "-", "0/1", "(1", "stopped", "early)"]
+
+
+def test_the_end_of_study_table_gives_the_headline_task_with_its_interval_and_chance(mlflow_store):
+    uri, client, experiment_id = mlflow_store
+    plan, parent, logger = new_logger(mlflow_store, "headline")
+    trial = trial_for(plan, 0)
+    logger.on_trial_start(0, [trial], trial)
+    for epoch in (1, 2, 3, 4):  # the plan's 4 epochs, the last with the end-of-trial flag
+        last = {
+            **result(epoch),
+            "val/majority/accuracy": 0.125 * epoch,
+            **({"ips/final": 1} if epoch == 4 else {}),
+        }
+        logger.on_trial_result(0, [trial], trial, last)
+    trial.update_last_result({**last, "done": True})
+    trial.set_status(Trial.TERMINATED)
+    logger.on_trial_complete(0, [trial], trial)
+    logger.on_experiment_end([trial])
+    table = runner_table(client, experiment_id, parent, ["patches.size"], "val/accuracy")
+    # 4 of the 8 validation images right: Wilson's 95% interval [0.215, 0.785]; chance 4/8.
+    assert "val majority (95% CI)" in table.splitlines()[0]
+    assert "0.500 [0.215, 0.785] (chance 0.50)" in table
+    assert "Wilson 95%" in table
 
 
 def test_only_the_trainers_metrics_are_logged():
