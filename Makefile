@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip --isolated --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 STUDY   ?= patch_size_low_data
-PROFILE ?= smoke
+PROFILE ?= demo
 
 .PHONY: run test test-all lint install clean
 

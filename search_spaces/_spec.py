@@ -21,10 +21,15 @@ Profiles
 --------
 ``paper`` holds the paper's exact settings; for a Megapixel MNIST study that rebuilds a published
 table that includes the follow-up's published canvas renderer (``search_spaces._megapixel``: the
-generator that produced the paper's numbers, see ``ips.data.followup_renderer``), while ``cpu`` and
-``smoke`` keep the default real-valued renderer (what the paper's text describes). ``cpu`` and
-``smoke`` scale a study down with dotted ``overrides`` of the base, optional replacements of axes
-(same names), seeds and search, and a ``note`` that says what was scaled and why.
+generator that produced the paper's numbers, see ``ips.data.followup_renderer``). The other profiles
+scale a study down with dotted ``overrides`` of the base, optional replacements of axes (same names),
+seeds and search, and a ``note`` that says what was scaled and why:
+
+- ``cpu``: at least 3 seeds within an hour on 2 CPU cores, at a scale where the finding can show
+  (``tests/study/test_study_cpu_profiles.py`` holds every cpu profile to that);
+- ``demo``: ``make run``'s ten minutes on 2 cores: one seed that learns, no verdict (only the study
+  that ``make run`` runs has one);
+- ``smoke``: every code path in a minute or two; its accuracies mean nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from typing import Any
 
 from ips.config import IPSConfig
 
-PROFILE_NAMES = ("paper", "cpu", "smoke")
+PROFILE_NAMES = ("paper", "cpu", "demo", "smoke")
 
 
 # ------------------------------------------------------------------------------------- distributions

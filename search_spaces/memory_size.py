@@ -21,9 +21,9 @@ Expected run time
 - ``smoke``: 3 memory sizes, about a minute on 2 CPU cores.
 """
 
+from search_spaces._megapixel import CPU_300, PUBLISHED_RENDERER
 from search_spaces._smoke import smoke
 from search_spaces._spec import Profile, StudySpec
-from search_spaces._megapixel import CPU_300, PUBLISHED_RENDERER
 from search_spaces.patch_size_low_data import BASE, SMOKE_GEOMETRY
 
 STUDY = StudySpec(
