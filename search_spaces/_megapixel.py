@@ -7,7 +7,8 @@ run), patch 50, memory 100 and iteration 100 with the patches shuffled (as the p
 100 epochs at batch 16, lr 1e-3 with 10 of warm-up. So a study's ``BASE`` names only what its paper
 table changes, and the defaults in ``ips.config`` are the one place these numbers are written.
 
-``CPU_600`` is the cpu profiles' common scale-down of Tables 2, 3 and 7 (see its comment).
+``CPU_300`` is the cpu profiles' common scale: the one at which the pilots of
+``docs/results/cpu-pilots.md`` learned within minutes (see its comment).
 
 ``paper_profile`` is the ``paper`` profile of a study that rebuilds a published table: its canvases
 are drawn by the follow-up's published renderer (``PUBLISHED_RENDERER``; see
@@ -22,21 +23,8 @@ from search_spaces._spec import Profile
 
 PUBLISHED_RENDERER: dict[str, Any] = {"data.renderer": "followup_published"}
 
-# The cpu profiles of noise_thickness, noise_amount and digit_resolution: a 600-pixel canvas (the
-# encoder's cost grows with the canvas area), memory 20 of its 144 patches (near the paper's 100 of
-# 900), 50 validation canvases, 10 epochs with 1 of warm-up. Each adds its training set and noise.
-CPU_600: dict[str, Any] = {
-    "data.canvas_height": 600,
-    "data.canvas_width": 600,
-    "data.validation_canvases": 50,
-    "optimisation.epochs": 10,
-    "optimisation.warmup_epochs": 1,
-    "selection.memory_size": 20,
-}
-
-
 # The learning scale of the pilots (docs/results/cpu-pilots.md), shared by the cpu profiles of
-# noise_thickness(_continuous), patch_size_low_data, memory_size and o2i_data_size: 300-pixel canvases
+# every Megapixel MNIST study (each names what it changes), at which the pilots learned: 300-pixel canvases
 # with 12 curves (a third of the paper's noise coverage; at its coverage no pilot learned within 15
 # epochs), patch 8 (to a 28-pixel digit what 25 is to Table 4's 84-pixel one), memory 50, 1,000
 # training and 100 validation canvases (the paper's low-data size), 20 epochs with 1 of warm-up.
