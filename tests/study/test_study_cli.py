@@ -82,7 +82,8 @@ def test_dry_run_prints_the_trial_table_and_a_cost(capsys, in_tmp):
     assert main(["o2i_data_size", "--profile", "cpu", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "data.digit_size" in out and "data.train_canvases" in out
-    assert len(re.findall(r"^\s*\d+\s\s", out, flags=re.MULTILINE)) == 12  # one row per trial: 2 digits x 2 sizes x 3 seeds
+    rows = re.findall(r"^\s*\d+\s\s", out, flags=re.MULTILINE)
+    assert len(rows) == 12  # one row per trial: 2 digits x 2 data sizes x 3 seeds
     assert "multiply-accumulates" in out and "nothing was started" in out
     assert not (in_tmp / "runs").exists()
 
