@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
-from search_spaces import PROFILE_NAMES, STUDIES
+from search_spaces import STUDIES
 from study.plan import plan_study
 
-CASES = [(name, profile) for name in STUDIES for profile in PROFILE_NAMES]
+CASES = [(name, profile) for name, study in STUDIES.items() for profile in study.profiles]
 
 
 def trial_configs(name: str, profile: str):
@@ -48,11 +48,18 @@ PUBLISHED_TABLES = {  # the Megapixel MNIST studies that rebuild a table or figu
 
 @pytest.mark.parametrize(("name", "profile"), CASES)
 def test_paper_profiles_of_published_tables_draw_with_the_published_renderer(name, profile):
-    published = name in PUBLISHED_TABLES and profile == "paper"
+    # The paper profile of a published table draws as the paper's numbers were drawn; the continuous
+    # study's point is the real-valued strokes; smoke keeps the default. A cpu or demo profile says in
+    # its note which renderer it uses.
+    if name in PUBLISHED_TABLES and profile == "paper":
+        expected = "followup_published"
+    elif name == "noise_thickness_continuous" or profile == "smoke":
+        expected = "real_valued"
+    else:
+        expected = None
     for config in trial_configs(name, profile):
-        if config.data.name != "megapixel_mnist":
+        if config.data.name != "megapixel_mnist" or expected is None:
             continue
-        expected = "followup_published" if published else "real_valued"
         assert config.data.renderer == expected, f"{name}/{profile}"
     if name in PUBLISHED_TABLES:
         assert PUBLISHED_TABLES[name] in STUDIES[name].reproduces
@@ -80,7 +87,7 @@ def test_table_4s_baseline_is_patch_150():
 
 @pytest.mark.parametrize("name", ["patch_size_traffic", "dataset_fraction_traffic"])
 def test_traffic_paper_profiles_validate_on_the_authors_subset(name):
-    for profile in PROFILE_NAMES:
+    for profile in STUDIES[name].profiles:
         expected = "first_per_class" if profile == "paper" else "full"
         assert {c.data.validation_subset for c in trial_configs(name, profile)} == {expected}, profile
         assert {c.data.data_seed for c in trial_configs(name, profile)} == {0}  # seeds vary the model only
