@@ -41,6 +41,14 @@ from analysis.verdicts import (
 )
 
 
+def _every_task(name: str, claim: str, rows: list[dict], params: dict, evidence=None) -> Finding:
+    """A finding that holds when it holds for every task: ``rows`` are the per-task verdicts and notes."""
+    evidence = pd.DataFrame(rows) if evidence is None else evidence
+    reason = "; ".join(f"{r['task']}: {r['verdict']} ({r['note']})" for r in rows)
+    verdict = all_of(list(evidence["verdict"]))
+    return Finding(name, claim, verdict, reason, evidence, bootstrap.DESCRIPTION, params)
+
+
 def _slopes(x: np.ndarray, means: np.ndarray) -> np.ndarray:
     """Least-squares slope of each row of ``means`` [draws, points] against ``x`` [points]."""
     centred = x - x.mean()
@@ -74,10 +82,7 @@ def object_to_patch(
         _patch_row(past[past["task"] == task.name], task.name, patch_field, delta, seed)
         for task in study.tasks
     ]
-    evidence = pd.DataFrame(rows)
-    verdict = all_of(list(evidence["verdict"]))
-    reason = "; ".join(f"{r['task']}: {r['verdict']} ({r['note']})" for r in rows)
-    return Finding("object-to-patch", claim, verdict, reason, evidence, bootstrap.DESCRIPTION, params)
+    return _every_task("object-to-patch", claim, rows, params)
 
 
 def _patch_row(values: pd.DataFrame, task: str, patch_field: str, delta: float, seed: int) -> dict:
@@ -140,16 +145,7 @@ def memory_size(
         for task in study.tasks
     ]
     evidence = pd.DataFrame(rows).rename(columns={"levels": "memory_sizes"})
-    reason = "; ".join(f"{r['task']}: {r['verdict']} ({r['note']})" for r in rows)
-    return Finding(
-        "memory size",
-        claim,
-        all_of(list(evidence["verdict"])),
-        reason,
-        evidence,
-        bootstrap.DESCRIPTION,
-        params,
-    )
+    return _every_task("memory size", claim, rows, params, evidence)
 
 
 # noise amount ---------------------------------------------------------------------------------------
@@ -175,19 +171,9 @@ def noise_amount(
         _spread_row(values[values["task"] == task.name], task.name, field, delta, seed)
         for task in study.tasks
     ]
-    evidence = pd.DataFrame(rows)
     sizes = sorted(study.trials.get("data.train_canvases", pd.Series(dtype=float)).dropna().unique())
     params["train_canvases"] = ", ".join(str(s) for s in sizes) or "not logged"
-    reason = "; ".join(f"{r['task']}: {r['verdict']} ({r['note']})" for r in rows)
-    return Finding(
-        "noise amount",
-        claim,
-        all_of(list(evidence["verdict"])),
-        reason,
-        evidence,
-        bootstrap.DESCRIPTION,
-        params,
-    )
+    return _every_task("noise amount", claim, rows, params)
 
 
 def _spread_row(values: pd.DataFrame, task: str, field: str, delta: float, seed: int) -> dict:

@@ -160,6 +160,11 @@ def format_table(rows: list[Row], fields: list[str], metric: str) -> str:
         for line in [header, *body]
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
+    if task:
+        lines.append(
+            f"val {task}: accuracy pooled over the finished seeds' validation images, its Wilson 95% "
+            "interval, and the chance level (always the most frequent class)"
+        )
     return "\n".join(lines)
 
 
@@ -174,12 +179,6 @@ def runner_table(
     rows = summary_rows(runs, fields, metric, load_label_distributions(client, runs))
     failed = sum(status == tracking.STATUS_FAILED for row in rows for status in row.statuses)
     text = format_table(rows, fields, metric)
-    task = next((row.headline.task for row in rows if row.headline), None)
-    if task:
-        text += (
-            f"\nval {task}: accuracy pooled over the finished seeds' validation images, its Wilson 95% "
-            "interval, and the chance level (always the most frequent class)"
-        )
     if failed:
         text += f"\n{failed} trial(s) failed: see the ips.error tag of their runs"
     return text
