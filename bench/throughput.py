@@ -102,7 +102,7 @@ def bench_config(
 
 def batch_of_canvases(config: IPSConfig, device: torch.device) -> tuple[Tensor, dict[str, Tensor]]:
     """``batch_size`` generated training canvases [B, 1, H, W] and their labels, on ``device``."""
-    dataset = MegapixelMNIST(config.data, "train")
+    dataset = MegapixelMNIST(config.resolved_data, "train")
     images, labels = default_collate([dataset[i] for i in range(config.optimisation.batch_size)])
     return to_device(images, labels, device)
 

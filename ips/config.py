@@ -244,6 +244,15 @@ class IPSConfig:
     # derived values ------------------------------------------------------------------------------
 
     @property
+    def resolved_data(self) -> DataConfig:
+        """The data config the datasets are built from: ``data`` with ``data_seed`` None replaced by the
+        trial's ``seed`` (each seed then draws its own canvases; the flattened config, and so the
+        configuration id, stays the same for every seed)."""
+        if self.data.data_seed is not None:
+            return self.data
+        return dataclasses.replace(self.data, data_seed=self.seed)
+
+    @property
     def patch_grid(self) -> tuple[int, int]:
         """(rows, columns) of the patch grid; see ``patch_grid_shape`` for the border rule."""
         return patch_grid_shape(

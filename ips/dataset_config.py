@@ -66,6 +66,14 @@ def digits_fit(canvas_height: int, canvas_width: int, digit_size: int) -> bool:
     return free > (DIGITS_PER_CANVAS - 1) * (2 * digit_size - 1) ** 2
 
 
+def check_data_seed(value: Any) -> None:
+    require(
+        value is None or (is_integer(value) and value >= 0),
+        "data.data_seed",
+        f"got {value!r}; use a non-negative integer, or None for the trial's seed",
+    )
+
+
 @dataclass(frozen=True)
 class MegapixelMNISTConfig:
     """Megapixel MNIST canvases generated on the fly (see ``ips.data.megapixel_mnist``)."""
@@ -81,7 +89,9 @@ class MegapixelMNISTConfig:
     noise_count: int = 800
     noise_size: int | None = None  # pixels; None: the digit size
     noise_thickness: float = 1.925  # stroke width in pixels at the 28-pixel scale
-    data_seed: int = 0
+    # Which canvases are drawn; None: the trial's seed (``IPSConfig.resolved_data``), so that each seed
+    # of a study draws its own training and validation canvases.
+    data_seed: int | None = 0
     mnist_path: str | None = None  # a folder of MNIST IDX files; None: the 10,000 digits shipped
     # Who draws the canvas: "real_valued" (real-valued anti-aliased strokes, bicubic digits, maximum) or
     # "followup_published" (the follow-up's generator: int(thickness) strokes on 28-pixel patterns,
@@ -143,11 +153,7 @@ class MegapixelMNISTConfig:
             f"got {self.noise_thickness}; the stroke thickness must be > 0 (pixels at the 28-pixel scale, "
             "e.g. 1.925)",
         )
-        require(
-            is_integer(self.data_seed) and self.data_seed >= 0,
-            "data.data_seed",
-            f"got {self.data_seed!r}; use a non-negative integer",
-        )
+        check_data_seed(self.data_seed)
         require(
             self.renderer in RENDERERS,
             "data.renderer",
@@ -193,13 +199,15 @@ class TrafficSignsConfig:
     image_height: int = 1200
     image_width: int = 1600
     augment: bool = True  # colour jitter and translation up to 100 pixels on training images
-    data_seed: int = 0  # chooses which set trains and which validates, and the subset
+    # chooses which set trains and which validates, and the subset; None: the trial's seed
+    data_seed: int | None = 0
     # "full": the whole validation set; "first_per_class": int(count x fraction) images of each class,
     # the first in file order, as the follow-up's code subsetted it (Tables 5 and 6 of the paper).
     validation_subset: Literal["full", "first_per_class"] = "full"
 
     def __post_init__(self) -> None:
         require(bool(self.root), "data.root", "give the folder that holds Set1/ and Set2/")
+        check_data_seed(self.data_seed)
         require(0 < self.fraction <= 1, "data.fraction", f"got {self.fraction}; must be in (0, 1]")
         require(
             self.validation_subset in ("full", "first_per_class"),

@@ -8,7 +8,8 @@ run), patch 50, memory 100 and iteration 100 with the patches shuffled (as the p
 table changes, and the defaults in ``ips.config`` are the one place these numbers are written.
 
 ``CPU_300`` is the cpu profiles' common scale: the one at which the pilots of
-``docs/results/cpu-pilots.md`` learned within minutes (see its comment).
+``docs/results/cpu-pilots.md`` learned within minutes (see its comment). Its seeds vary the canvases
+too (``data.data_seed`` None); the paper profiles keep the published runs' one data draw.
 
 ``paper_profile`` is the ``paper`` profile of a study that rebuilds a published table: its canvases
 are drawn by the follow-up's published renderer (``PUBLISHED_RENDERER``; see
@@ -39,6 +40,9 @@ CPU_300: dict[str, Any] = {
     "selection.memory_size": 50,
     "optimisation.epochs": 20,
     "optimisation.warmup_epochs": 1,
+    # Each seed draws its own canvases (data seed = the trial's seed): the seeds of a cell are then
+    # independent draws of data and model, and no interval counts the same validation canvases twice.
+    "data.data_seed": None,
 }
 
 

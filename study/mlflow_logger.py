@@ -10,6 +10,7 @@ the latter and leaves the first RUNNING forever):
   (logged again into a run whose creator was killed before it logged them);
 - the first report of each attempt carries the label distribution that the trainable counted on its
   worker: it becomes ``label_distribution.json`` if the run has none yet (the driver builds no dataset);
+  and its provenance (machine, library versions, data fingerprint), which becomes tags;
 - every epoch's result is logged with step = epoch; epochs already in the run (re-run after a restore
   from an older checkpoint) are skipped, so the history stays one continuous 1..E;
 - a checkpoint carrying ``attention_map.png`` (the trainable's last report) is logged as an artifact;
@@ -41,7 +42,7 @@ from ips.config import IPSConfig, to_dict
 from study import mlflow_store as store
 from study import tracking
 from study.plan import point_label
-from study.ray_config import LABELS_KEY, NODE_ID_KEY, TrialConfigs, trial_overrides
+from study.ray_config import LABELS_KEY, NODE_ID_KEY, PROVENANCE_KEY, TrialConfigs, trial_overrides
 from study.redact import redact_uri, unredact
 
 logger = logging.getLogger(__name__)
@@ -160,6 +161,19 @@ class MLflowTrialLogger(Callback):
         except Exception as error:  # the study must not stop because a chance level is missing
             logger.warning("no %s for run %s: %s", tracking.ARTIFACT_LABELS, run_id, error)
 
+    def tag_provenance(self, run_id: str, result: dict) -> None:
+        """The machine and data record of the attempt's first report, as tags (each attempt's own: a
+        trial resumed on another machine says so)."""
+        text = result.get(PROVENANCE_KEY)
+        if text is None:
+            return
+        record = json.loads(text)
+        fingerprint = record.pop("data_fingerprint", None)
+        tags = {f"{tracking.TAG_MACHINE_PREFIX}{key}": str(value) for key, value in record.items()}
+        if fingerprint is not None:
+            tags[tracking.TAG_DATA_FINGERPRINT] = str(fingerprint)
+        self.client.log_batch(run_id, tags=[RunTag(key, value) for key, value in tags.items()])
+
     def logged_step(self, trial: Trial, run_id: str) -> int:
         if trial.trial_id not in self._logged_step:
             self._logged_step[trial.trial_id] = store.last_step(self.client, run_id)
@@ -183,6 +197,7 @@ class MLflowTrialLogger(Callback):
         run_id = self.run_for(trial)
         self.tag_node(trial, run_id, result)
         self.log_labels(run_id, result)
+        self.tag_provenance(run_id, result)
         step = int(epoch)
         if step <= self.logged_step(trial, run_id):
             return  # already in the run: re-run after a restore, or the trainable's final report

@@ -24,6 +24,9 @@ NODE_ID_KEY = "ips/node_id"  # the Ray node a trial's report came from (Ray adds
 # The first report of each attempt of a trial: its label distribution as JSON text (one column in Ray's
 # own logs), counted by the trainable from the datasets it builds anyway; the driver logs it once.
 LABELS_KEY = "ips/label_distribution"
+# Also with the first report: what the numbers depend on beyond the config (``ips.provenance``: the CPU
+# model, thread count, instruction set, library versions and a hash of the data), as JSON text.
+PROVENANCE_KEY = "ips/provenance"
 
 
 def grid_entry(index: int, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -18,9 +18,10 @@ Layout of a store
   ``interrupted``: the driver stopped before the trial ended, ``--resume`` continues the same run),
   ``ips.error`` (failed trials), ``ips.digits_reused`` (a Megapixel MNIST trial that draws each
   shipped digit more than once: how often, and how to use the full MNIST), ``ips.node_id`` and
-  ``ips.hostname`` (the Ray node and the host its latest attempt ran on). Params: the flattened
-  config (``selection.memory_size``, ...) and the derived values under ``derived.*``. Metrics: per
-  epoch, step = epoch (1..E), names below.
+  ``ips.hostname`` (the Ray node and the host its latest attempt ran on), ``ips.machine.*`` (its CPU
+  model, torch threads, instruction set and library versions) and ``ips.data_fingerprint``. Params:
+  the flattened config (``selection.memory_size``, ...) and the derived values under ``derived.*``.
+  Metrics: per epoch, step = epoch (1..E), names below.
   Artifacts: ``config.json``, ``label_distribution.json`` and, at the end, ``attention_map.png``.
 """
 
@@ -53,6 +54,10 @@ TAG_ERROR = "ips.error"
 TAG_NODE_ID = "ips.node_id"
 TAG_HOSTNAME = "ips.hostname"
 TAG_PARENT = "mlflow.parentRunId"
+# A trial's provenance (``ips.provenance``, its latest attempt): ips.machine.cpu_model, .torch_threads,
+# .cpu_capability, .python, .torch, .numpy, .pillow, and ips.data_fingerprint (a hash of its data).
+TAG_MACHINE_PREFIX = "ips.machine."
+TAG_DATA_FINGERPRINT = "ips.data_fingerprint"
 TAG_DIGITS_REUSED = (
     "ips.digits_reused"  # Megapixel MNIST trials that reuse the shipped digits: why and how much
 )

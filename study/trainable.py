@@ -6,8 +6,9 @@ with a full checkpoint. A trial that Tune restarts (``--resume``, a retry) conti
 ``tune.get_checkpoint()``. After the last epoch one more report carries the final checkpoint with
 ``attention_map.png`` (validation canvas 0), which the driver's MLflow logger logs. The first report
 of each attempt also carries the label distribution of the datasets (``label_distribution.json``),
-so that the driver never builds a dataset. NaN losses raise ``ips.train.NonFiniteLossError``: the
-trial fails and the study goes on.
+so that the driver never builds a dataset, and the attempt's provenance (CPU model, threads, library
+versions, data fingerprint: ``ips.provenance``), which the logger tags the run with. NaN losses
+raise ``ips.train.NonFiniteLossError``: the trial fails and the study goes on.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from ray import tune
 from ips.attention import attention_map, save_attention_png
 from ips.config import IPSConfig
 from ips.data import build_datasets
+from ips.provenance import data_fingerprint, machine
 from ips.train import EpochEnd, fit
 from study.gpu_packing import CUDA_CONTEXT_MB
-from study.ray_config import FINAL_REPORT_KEY, LABELS_KEY, NODE_ID_KEY, trial_config
+from study.ray_config import FINAL_REPORT_KEY, LABELS_KEY, NODE_ID_KEY, PROVENANCE_KEY, trial_config
 from study.tracking import ARTIFACT_ATTENTION_MAP
 
 WORK_FOLDER_PREFIX = "ips-trial-"
@@ -71,6 +73,12 @@ def label_distribution(train_data: Any, val_data: Any) -> dict[str, Any]:
     return distribution
 
 
+def provenance(train_data: Any) -> dict[str, str]:
+    """This attempt's machine record and the fingerprint of its training data (``ips.provenance``),
+    taken after ``limit_to_resources`` so that the thread count is the one training uses."""
+    return {**machine(), "data_fingerprint": data_fingerprint(train_data)}
+
+
 def write_attention_map(model: torch.nn.Module, val_data: Any, config: IPSConfig, path: Path) -> None:
     image, _ = val_data[0]  # [C, H, W]: the same validation canvas for every trial of a study
     save_attention_png(image, attention_map(model, image, config), config, path)
@@ -94,7 +102,10 @@ def train_trial(ray_config: dict[str, Any]) -> None:
     work = trial_work_folder(tune.get_context().get_trial_id())
     where = {NODE_ID_KEY: ray.get_runtime_context().get_node_id()}  # on a cluster: which node
     latest = work / "latest"  # the last checkpoint, kept to build the final one
-    first = {LABELS_KEY: json.dumps(label_distribution(train_data, val_data))}  # with the first report
+    first = {  # with the first report of this attempt
+        LABELS_KEY: json.dumps(label_distribution(train_data, val_data)),
+        PROVENANCE_KEY: json.dumps(provenance(train_data)),
+    }
 
     def report(end: EpochEnd) -> None:
         shutil.rmtree(latest, ignore_errors=True)

@@ -31,5 +31,5 @@ def build_datasets(config: Any) -> tuple[Dataset, Dataset]:
     name = config.data.name
     if name not in DATASETS:
         raise ValueError(f"data.name: unknown dataset {name!r}; use one of {sorted(DATASETS)}")
-    build = DATASETS[name]
-    return build(config.data, "train"), build(config.data, "validation")
+    build, data = DATASETS[name], config.resolved_data  # data_seed None: the trial's seed
+    return build(data, "train"), build(data, "validation")

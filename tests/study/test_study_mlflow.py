@@ -297,3 +297,24 @@ def test_the_label_distribution_counted_on_the_worker_is_logged_as_counted(mlflo
     run_id = store.child_runs(client, experiment_id, parent)[0].info.run_id
     logged = Path(client.download_artifacts(run_id, "label_distribution.json", str(tmp_path))).read_text()
     assert logged == json.dumps(counted, indent=2, default=str)  # what the driver wrote when it counted
+
+
+def test_each_trial_run_is_tagged_with_the_machine_and_data_of_its_attempt(mlflow_store):
+    from ips.data import build_datasets
+    from study.ray_config import PROVENANCE_KEY
+    from study.trainable import provenance
+
+    uri, client, experiment_id = mlflow_store
+    plan, parent, logger = new_logger(mlflow_store, "provenance")
+    trial = trial_for(plan, 0)
+    record = provenance(build_datasets(plan.trials[0].config)[0])
+    logger.on_trial_start(0, [trial], trial)
+    logger.on_trial_result(0, [trial], trial, {**result(1), PROVENANCE_KEY: json.dumps(record)})
+    run_id = store.child_runs(client, experiment_id, parent)[0].info.run_id
+    tags = client.get_run(run_id).data.tags
+    for key in ("cpu_model", "torch_threads", "cpu_capability", "torch", "numpy", "pillow"):
+        assert tags[f"{tracking.TAG_MACHINE_PREFIX}{key}"] == record[key]
+    assert tags[tracking.TAG_DATA_FINGERPRINT] == record["data_fingerprint"]
+    moved = {**record, "cpu_model": "another CPU"}  # --resume on another machine: its own record
+    logger.on_trial_result(0, [trial], trial, {**result(2), PROVENANCE_KEY: json.dumps(moved)})
+    assert client.get_run(run_id).data.tags[f"{tracking.TAG_MACHINE_PREFIX}cpu_model"] == "another CPU"
