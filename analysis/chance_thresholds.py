@@ -1,21 +1,32 @@
 """Findings about where accuracy falls to chance: noise thickness (convergence) and O2I x data size.
 
-Both read accuracy minus the chance level of each task (``analysis.chance``); tasks whose chance level
-is unknown are left out. A level is "at chance" when the mean over seeds is within ``margin`` of it.
-See ``analysis.findings`` for the other checks and ``analysis.verdicts`` for the decision rules.
+Both read the headline task's accuracy minus each trial's own chance level (the blind model of
+``analysis.chance``: the training set's most frequent class, scored on the split), with the
+Welch-Satterthwaite t intervals of ``analysis.intervals``. See ``analysis.findings`` for the other
+checks and ``analysis.verdicts`` for the decision rules.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import math
+
 import pandas as pd
 
-from analysis import bootstrap
+from analysis import intervals, published
+from analysis.headline import decided_on_headline, excess_values, gate, headline_task
 from analysis.runs import LoggedStudy
 from analysis.status import DEFAULT_MARGIN
 from analysis.tables import ratio
-from analysis.task_values import missing_params, trial_values
-from analysis.verdicts import INCONCLUSIVE, Finding, any_of, probability_verdict, unless_few_seeds
+from analysis.task_values import missing_params
+from analysis.verdicts import (
+    DOES_NOT_HOLD,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_TESTED,
+    Finding,
+    effect_verdict,
+    unless_few_seeds,
+)
 
 UNKNOWN_CHANCE = "chance level unknown: not judged (see analysis.chance)"
 
@@ -23,204 +34,183 @@ UNKNOWN_CHANCE = "chance level unknown: not judged (see analysis.chance)"
 # convergence ----------------------------------------------------------------------------------------
 
 
-def _excess_per_run(
-    study: LoggedStudy, split: str, summary: str, field: str
-) -> tuple[pd.DataFrame, list[str]]:
-    """Per run: accuracy minus chance, averaged over the tasks with a known chance level."""
-    values = trial_values(study, split, summary, fields=[field]).dropna(subset=["value"])
-    known = sorted(values.loc[values["chance"].notna(), "task"].unique())
-    values = values[values["task"].isin(known)]
-    values = values.assign(excess=values["value"] - values["chance"])
-    per_run = values.groupby(["run_id", field], as_index=False)["excess"].mean()
-    return per_run, known
-
-
-def _after_last(mask: np.ndarray) -> np.ndarray:
-    """Per row of ``mask`` [draws, levels]: the index just after its last True (0 where none is True)."""
-    last = np.where(mask.any(axis=1), mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1), -1)
-    return last + 1
-
-
-def _first_at_chance(at_chance: np.ndarray) -> np.ndarray:
-    """Per row of ``at_chance`` [draws, levels]: index of the first level from which every level is at
-    chance; -1 if the last level is above chance (never falls); 0 means at chance everywhere."""
-    return np.where(at_chance[:, -1], _after_last(~at_chance), -1)
-
-
 def convergence(
     study: LoggedStudy,
     summary: str = "final",
     margin: float = DEFAULT_MARGIN,
     field: str = "data.noise_thickness",
-    seed: int = 0,
 ) -> Finding:
-    """The noise thickness from which training **and** validation accuracy are at chance (within
-    ``margin`` of it, averaged over the tasks with a known chance level), at every larger thickness.
-    Holds when a bootstrap draw shows such a threshold inside the tested range (learning below it)
-    in at least 95% of draws; does not hold when 95% of draws show accuracy above chance at the
-    thickest noise."""
+    """The noise thickness from which training **and** validation accuracy of the headline task are at
+    chance: a level is *at chance* when the upper ends of both intervals (accuracy minus chance, over
+    its seeds) lie below ``margin``, and *above* when the lower end of either lies above ``margin``.
+    Holds when the thinnest level learned (its validation excess above 0) and every level from some
+    thickness on is at chance; does not hold when the thickest level is above chance; otherwise
+    inconclusive."""
+    name = "convergence"
     claim = "Training and validation accuracy fall to chance from some noise thickness on."
     params = {"summary": summary, "margin": margin, "field": field}
     if missing_params(study, [field]):
-        return Finding("convergence", claim, INCONCLUSIVE, f"param {field} was not logged", parameters=params)
-    train, known = _excess_per_run(study, "train", summary, field)
-    val, _ = _excess_per_run(study, "val", summary, field)
-    runs = train.merge(val, on=["run_id", field], suffixes=("_train", "_val")).dropna()
-    if not known or runs.empty:
-        return Finding(
-            "convergence",
-            claim,
+        return Finding(name, claim, INCONCLUSIVE, f"param {field} was not logged", parameters=params)
+    stopped = gate(study, name, claim, params, summary)
+    if stopped is not None:
+        return stopped
+    task = headline_task(study)
+    rows = [_convergence_row(study, summary, t.name, field, margin) for t in study.tasks]
+    return decided_on_headline(name, claim, [r["row"] for r in rows], task, params, _levels_frame(rows))
+
+
+def _convergence_row(study: LoggedStudy, summary: str, task: str, field: str, margin: float) -> dict:
+    tables = {}
+    for split in ("train", "val"):
+        values = excess_values(study, split, summary, [field], task).dropna(subset=["excess"])
+        tables[split] = intervals.cell_stats(values["excess"], values[field])
+    levels = sorted(set(tables["train"].index) & set(tables["val"].index))
+    if not levels:
+        return {"row": {"task": task, "verdict": INCONCLUSIVE, "note": UNKNOWN_CHANCE}, "levels": []}
+    found = {s: {lv: intervals.one_cell(tables[s], lv) for lv in levels} for s in tables}
+    at_chance = [all(_high(found[s][lv]) < margin for s in found) for lv in levels]
+    above = [any(_low(found[s][lv]) > margin for s in found) for lv in levels]
+    first = next((i for i in range(len(levels)) if all(at_chance[i:])), None)
+    learns = _low(found["val"][levels[0]]) > 0
+    if above[-1]:
+        verdict, where = DOES_NOT_HOLD, f"still above chance at {levels[-1]}"
+    elif first is not None and first > 0 and learns:
+        verdict, where = HOLDS, f"at chance from {levels[first]} on, learning at {levels[0]}"
+    elif first == 0:
+        verdict, where = (
             INCONCLUSIVE,
-            "no task with a known chance level and accuracies",
-            parameters=params,
+            "at chance at every level (nothing learnt there: not a thickness effect)",
         )
-    levels = sorted(runs[field].unique())
-    picks = bootstrap.picks_by_group(runs[field], seed=seed)
-    boot = {
-        s: bootstrap.resampled_means(runs[f"excess_{s}"], picks)[levels].to_numpy() for s in ("train", "val")
-    }
-    point = {
-        s: runs.groupby(field)[f"excess_{s}"].mean().reindex(levels).to_numpy() for s in ("train", "val")
-    }
-    first = _first_at_chance((boot["train"] <= margin) & (boot["val"] <= margin))
-    estimate = _first_at_chance(((point["train"] <= margin) & (point["val"] <= margin))[None, :])[0]
-    p_falls, p_never = float(np.mean(first > 0)), float(np.mean(first == -1))
-    seeds = bootstrap.fewest_seeds(runs[field])
-    reason = _convergence_reason(estimate, levels, first, p_falls, p_never, float(np.mean(first == 0)))
-    verdict, reason = unless_few_seeds(probability_verdict(p_falls, p_never), reason, seeds)
-    evidence = _convergence_evidence(levels, point, boot, margin, runs[field], field)
-    params["tasks"] = ", ".join(known)
-    return Finding("convergence", claim, verdict, reason, evidence, bootstrap.DESCRIPTION, params)
-
-
-def _convergence_reason(estimate, levels, first, p_falls, p_never, p_nothing) -> str:
-    if estimate > 0:
-        where = f"at chance from {levels[estimate]} on"
-    elif estimate == 0:
-        where = "at chance at every level (nothing learnt: not a thickness effect)"
     else:
-        where = "still above chance at the largest level"
-    found = [levels[i] for i in first if i > 0]
-    spread = f"; threshold over draws {min(found)}–{max(found)}" if found else ""
-    draws = f"falls {p_falls:.0%}, never falls {p_never:.0%}, never learns {p_nothing:.0%}"
-    return f"point estimate: {where}; draws: {draws}{spread}"
+        verdict, where = INCONCLUSIVE, "no level from which both splits are shown to be at chance"
+    parts = ", ".join(
+        f"{lv}: train {found['train'][lv].text()}, val {found['val'][lv].text()}" for lv in levels
+    )
+    note = f"{where} (within {100 * margin:.0f} points; accuracy minus chance: {parts})"
+    seeds = min(intervals.fewest_seeds(tables[s], levels) for s in tables)
+    verdict, note = unless_few_seeds(verdict, note, seeds)
+    frame = [
+        {
+            "task": task,
+            field: lv,
+            "seeds": int(tables["val"].at[lv, "n"]),
+            **{
+                f"{s}_{key}": getattr(found[s][lv], attr)
+                for s in ("train", "val")
+                for key, attr in (("excess", "value"), ("ci_low", "low"), ("ci_high", "high"))
+            },
+            "at_chance": at_chance[i],
+        }
+        for i, lv in enumerate(levels)
+    ]
+    threshold = levels[first] if first is not None and first > 0 else math.nan
+    row = {"task": task, "seeds_min": seeds, "threshold": threshold, "verdict": verdict, "note": note}
+    return {"row": row, "levels": frame}
 
 
-def _convergence_evidence(levels, point, boot, margin, groups, field) -> pd.DataFrame:
-    seeds = pd.Series(groups.to_numpy()).value_counts()
-    rows = []
-    for i, level in enumerate(levels):
-        row = {field: level, "seeds": int(seeds[level])}
-        for split in ("train", "val"):
-            low, high = bootstrap.interval(boot[split][:, i])
-            row |= {
-                f"{split}_excess": point[split][i],
-                f"{split}_ci_low": low,
-                f"{split}_ci_high": high,
-                f"{split}_at_chance": bool(point[split][i] <= margin),
-            }
-        rows.append(row)
-    return pd.DataFrame(rows)
+def _levels_frame(rows: list[dict]) -> pd.DataFrame:
+    """The evidence: one row per (task, level) with both splits' excess and intervals, and the
+    verdict of its task."""
+    verdicts = {r["row"]["task"]: r["row"]["verdict"] for r in rows}
+    frame = pd.DataFrame([level for r in rows for level in r["levels"]])
+    if frame.empty:
+        return pd.DataFrame([r["row"] for r in rows])
+    return frame.assign(verdict=frame["task"].map(verdicts))
+
+
+def _low(estimate: intervals.Estimate) -> float:
+    return estimate.low if estimate.known else -math.inf
+
+
+def _high(estimate: intervals.Estimate) -> float:
+    return estimate.high if estimate.known else math.inf
 
 
 # O2I x training-set size ----------------------------------------------------------------------------
 
 
-def _generalising_from(excess: np.ndarray, margin: float) -> np.ndarray:
-    """Per row of ``excess`` [draws, O2I levels ascending]: index of the smallest O2I from which every
-    larger O2I is above chance + ``margin`` (0: all generalise; levels: none at the largest)."""
-    return _after_last(~(excess > margin))
+def paper_interaction(task: str, size_field: str = "data.train_canvases") -> float:
+    """Figure 4's own contrast for ``task``: the data-size gain (largest minus smallest training set)
+    at the smallest O2I minus that at the largest; NaN where the paper gives no grid."""
+    table = published.table_for_study("o2i_data_size")
+    if table is None or not table.transcribed:
+        return math.nan
+    grid = {
+        (v["row"]["data.digit_size"], v["row"][size_field]): v["mean"]
+        for v in table.values
+        if v["column"] == task and v.get("split", "val") == "val"
+    }
+    if not grid:
+        return math.nan
+    digits, sizes = sorted({d for d, _ in grid}), sorted({n for _, n in grid})
+    gain = {d: grid[(d, sizes[-1])] - grid[(d, sizes[0])] for d in (digits[0], digits[-1])}
+    return float(gain[digits[0]] - gain[digits[-1]])
 
 
 def o2i_data_interaction(
     study: LoggedStudy,
     summary: str = "final",
-    margin: float = DEFAULT_MARGIN,
+    delta: float = 0.05,
     size_field: str = "data.train_canvases",
-    seed: int = 0,
 ) -> Finding:
-    """The O2I threshold (the smallest O2I from which validation accuracy is above chance + ``margin``
-    at every larger O2I) is lower with the largest training set than with the smallest. Per task:
-    holds in at least 95% of bootstrap draws; does not hold when 95% of draws show a threshold inside
-    the range that does not move down. The finding holds if it holds for some judged task (the paper
-    reports it strong for Maj and Top, weaker for Max and almost absent for Multi) and does not hold if
-    it does not hold for every judged task; tasks of unknown chance level are not judged."""
-    claim = "The O2I threshold below which IPS fails to generalise depends on the training-set size."
-    params = {"summary": summary, "margin": margin, "size_field": size_field}
+    """Figure 4's interaction as a contrast: the data-size gain (validation accuracy minus chance with
+    the largest training set, minus that with the smallest) at the smallest O2I, minus the gain at the
+    largest O2I. The paper's grid gives it a sign (for the majority digit: +40.8 points, the gain is
+    larger where the object is smaller); the claim is a contrast of that sign and at least ``delta``,
+    judged by the effect rule on the headline task. A plain data-size effect that is the same at
+    both ratios gives a contrast near 0: it does not hold."""
+    name = "O2I x data size"
+    claim = (
+        "The O2I threshold below which IPS fails to generalise depends on the training-set size: more data "
+        "helps more at the smaller object-to-image ratio."
+    )
+    params = {"summary": summary, "delta": delta, "size_field": size_field}
     if missing_params(study, [size_field]):
-        return Finding(
-            "O2I x data size", claim, INCONCLUSIVE, f"param {size_field} was not logged", parameters=params
-        )
+        return Finding(name, claim, INCONCLUSIVE, f"param {size_field} was not logged", parameters=params)
+    stopped = gate(study, name, claim, params, summary)
+    if stopped is not None:
+        return stopped
     o2i = ratio(study.trials.set_index("run_id"), "object_to_image_ratio").rename("o2i")
-    values = trial_values(study, "val", summary, fields=[size_field]).dropna(subset=["value"])
+    values = excess_values(study, "val", summary, [size_field]).dropna(subset=["excess"])
     values = values.assign(o2i=o2i.reindex(values["run_id"]).to_numpy())
+    if values["o2i"].nunique() < 2 or values[size_field].nunique() < 2:
+        reason = "needs at least two object-to-image ratios and two training-set sizes on the axes"
+        return Finding(name, claim, NOT_TESTED, reason, parameters=params)
     rows = [
-        _interaction_row(values[values["task"] == t.name], t.name, size_field, margin, seed)
-        for t in study.tasks
+        _interaction_row(values[values["task"] == t.name], t.name, size_field, delta) for t in study.tasks
     ]
-    evidence = pd.DataFrame(rows)
-    evidence["judged"] = ~evidence["note"].str.startswith(UNKNOWN_CHANCE)
-    verdict = any_of(list(evidence.loc[evidence["judged"], "verdict"]))
-    reason = "; ".join(f"{r['task']}: {r['verdict']} ({r['note']})" for r in rows)
-    return Finding("O2I x data size", claim, verdict, reason, evidence, bootstrap.DESCRIPTION, params)
+    return decided_on_headline(name, claim, rows, headline_task(study), params)
 
 
-def _interaction_row(values: pd.DataFrame, task: str, size_field: str, margin: float, seed: int) -> dict:
-    if values.empty or values["chance"].isna().all():
+def _interaction_row(values: pd.DataFrame, task: str, size_field: str, delta: float) -> dict:
+    if values.empty:
         return {"task": task, "verdict": INCONCLUSIVE, "note": UNKNOWN_CHANCE}
-    o2is, sizes = sorted(values["o2i"].unique()), sorted(values[size_field].unique())
-    if len(o2is) < 2 or len(sizes) < 2:
-        return {
-            "task": task,
-            "verdict": INCONCLUSIVE,
-            "note": "needs at least two O2I ratios and two data sizes",
-        }
-    code = {cell: i for i, cell in enumerate((o, n) for o in o2is for n in sizes)}  # (O2I, size) -> int
-    cells = pd.Series(
-        [code[c] for c in zip(values["o2i"], values[size_field], strict=True)], index=values.index
-    )
-    excess = values["value"] - values["chance"]
-    needed = [code[(o, n)] for o in o2is for n in (sizes[0], sizes[-1])]
-    if not set(needed) <= set(cells):
-        return {
-            "task": task,
-            "verdict": INCONCLUSIVE,
-            "note": "the grid misses cells at the smallest or largest data size",
-        }
-    picks = bootstrap.picks_by_group(cells, seed=seed)
-    boot = bootstrap.resampled_means(excess, picks)
-    means = excess.groupby(cells).mean()
-    point = {cell: means.get(i, np.nan) for cell, i in code.items()}
-    smallest, largest = sizes[0], sizes[-1]
-    thresholds = {
-        n: _generalising_from(boot[[code[(o, n)] for o in o2is]].to_numpy(), margin)
-        for n in (smallest, largest)
-    }
-    shift = thresholds[smallest] - thresholds[largest]
-    informative = (thresholds[smallest] < len(o2is)) | (thresholds[largest] < len(o2is))
-    informative &= (thresholds[smallest] > 0) | (thresholds[largest] > 0)
-    p_claim, p_opposite = float(np.mean(shift > 0)), float(np.mean((shift <= 0) & informative))
-    seeds = bootstrap.fewest_seeds(cells)
-    point_thresholds = {
-        n: int(_generalising_from(np.array([[point[(o, n)] for o in o2is]]), margin)[0])
-        for n in (smallest, largest)
-    }
-    gains = [point[(o, largest)] - point[(o, smallest)] for o in o2is]
+    small, large = values["o2i"].min(), values["o2i"].max()
+    few, many = values[size_field].min(), values[size_field].max()
+    cells = list(zip(values["o2i"], values[size_field], strict=True))
+    table = intervals.cell_stats(values["excess"], cells)
+    corners = [(small, few), (small, many), (large, few), (large, many)]
+    gains = {o: intervals.difference(table, (o, many), (o, few)) for o in (small, large)}
+    weights = {(small, many): 1.0, (small, few): -1.0, (large, many): -1.0, (large, few): 1.0}
+    paper = paper_interaction(task, size_field)
+    direction = -1.0 if paper < 0 else 1.0  # the paper's sign (positive where it gives none)
+    found = intervals.contrast(table, weights).scaled(direction)
+    seeds = intervals.fewest_seeds(table, corners)
     note = (
-        f"threshold level (0 = smallest O2I, {len(o2is)} = none) with {smallest} canvases: "
-        f"{point_thresholds[smallest]}, with {largest}: {point_thresholds[largest]}; "
-        f"P(moves down) {p_claim:.0%}, P(does not) {p_opposite:.0%}"
+        f"gain from {few} to {many} canvases {gains[small].text()} at O2I {100 * small:.3g}%, "
+        f"{gains[large].text()} at {100 * large:.3g}%; contrast (in the paper's direction) "
+        f"{found.text()}; the paper's {100 * direction * paper:+.1f}"
     )
-    verdict, note = unless_few_seeds(probability_verdict(p_claim, p_opposite), note, seeds)
+    verdict, note = unless_few_seeds(effect_verdict(found, delta), note, seeds)
     return {
         "task": task,
         "seeds_min": seeds,
-        "threshold_small_data": point_thresholds[smallest],
-        "threshold_large_data": point_thresholds[largest],
-        "p_moves_down": p_claim,
-        "p_does_not": p_opposite,
-        "gain_at_smallest_o2i": gains[0],
-        "gain_at_largest_o2i": gains[-1],
+        "gain_at_smallest_o2i": gains[small].value,
+        "gain_at_largest_o2i": gains[large].value,
+        "contrast": found.value,
+        "ci_low": found.low,
+        "ci_high": found.high,
+        "paper_contrast": direction * paper,
         "verdict": verdict,
         "note": note,
     }

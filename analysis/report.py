@@ -5,12 +5,14 @@
     python -m analysis.report patch_size_low_data --summary best         # best epoch instead of final
     python -m analysis.report --compare noise_amount@1 noise_amount@2    # two invocations side by side
     python -m analysis.report patch_size_low_data --compare @1 @2        # the same, with the study given once
+    python -m analysis.report --from-csv docs/results/memory_size-cpu/trials.csv --out DIR   # no MLflow
 
 A study is chosen as ``STUDY`` (its latest invocation) or ``STUDY@INVOCATION`` where INVOCATION is
 the 1-based index of the parent run (``-1``: the latest) or a parent run id (or a unique prefix
 of at least 6 characters).
-Writes ``report.md``, ``cells.csv`` and the PNG plots to ``--out`` (default
-``outputs/report/<study>``) and prints the tables.
+Writes ``report.md``, ``cells.csv``, ``trials.csv`` (every trial x epoch x split x task, from which
+``--from-csv`` rebuilds the same report without the store: ``analysis.trials_csv``) and the PNG plots
+to ``--out`` (default ``outputs/report/<study>``) and prints the tables.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from analysis import findings, paper_plots, plots, published
+from analysis import findings, paper_plots, plots, published, trials_csv
 from analysis.compare import compare_cells, compare_frame, comparison_markdown
 from analysis.epoch_values import SUMMARIES
 from analysis.formatting import text
@@ -53,24 +55,34 @@ def write_plots(study: LoggedStudy, table: StudyTable, out: Path, prefix: str = 
     return paths
 
 
-def header(study: LoggedStudy) -> list[str]:
+def header(study: LoggedStudy, from_store: bool = True) -> list[str]:
     inv = study.invocation
-    others = invocations(client_for(study.tracking_uri), study.name)
+    of = f" of {len(invocations(client_for(study.tracking_uri), study.name))}" if from_store else ""
+    machines = sorted({p.get("cpu_model", "not recorded") for p in study.provenance.values()}) or [
+        "not recorded"
+    ]
+    threads = sorted({p.get("torch_threads", "?") for p in study.provenance.values()}) or ["?"]
     return [
         f"# {study.label}",
         "",
         f"- store: `{study.tracking_uri}`",
-        f"- invocation {inv.index} of {len(others)}: parent run `{inv.run_id}`, profile `{inv.profile}`, "
+        f"- invocation {inv.index}{of}: parent run `{inv.run_id}`, profile `{inv.profile}`, "
         f"git `{inv.git_commit}`, started {inv.start_time:%Y-%m-%d %H:%M} UTC",
+        f"- ran on: {'; '.join(machines)}, torch threads {', '.join(threads)} (training is deterministic "
+        "on the same CPU model and thread count, not across them)",
         f"- varied: {', '.join(study.axes) or 'nothing'}; selection metric `{study.metric}` ({study.mode})",
         f"- paper: {published.source_line()}",
     ]
 
 
 def study_report(
-    study: LoggedStudy, table: StudyTable, checked: list[findings.Finding], images: list[Path]
+    study: LoggedStudy,
+    table: StudyTable,
+    checked: list[findings.Finding],
+    images: list[Path],
+    from_store: bool = True,
 ) -> str:
-    lines = [*header(study), "", "## Table", "", table.to_markdown(), "", "## Plots", ""]
+    lines = [*header(study, from_store), "", "## Table", "", table.to_markdown(), "", "## Plots", ""]
     lines += [f"![{path.stem}]({path.name})" for path in images]
     lines += ["", "## Findings", ""]
     lines += [finding.to_markdown() + "\n" for finding in checked] or [
@@ -85,14 +97,20 @@ def study_report(
 
 def run_study(selector: str, where: str | None, out: Path, summary: str) -> str:
     name, invocation = parse_selector(selector, None)
-    study = load_study(name, where, invocation)
+    return write_report(load_study(name, where, invocation), out, summary)
+
+
+def write_report(study: LoggedStudy, out: Path, summary: str, from_store: bool = True) -> str:
+    """report.md, cells.csv, trials.csv and the plots of ``study`` in ``out``; the printed summary."""
     table = build_table(study, summary)
-    out = out / name if out == DEFAULT_OUT else out
+    out = out / study.name if out == DEFAULT_OUT else out
     out.mkdir(parents=True, exist_ok=True)
     images = write_plots(study, table, out)
     checked = findings.check_study(study, summary)
-    (out / "report.md").write_text(study_report(study, table, checked, images))
+    (out / "report.md").write_text(study_report(study, table, checked, images, from_store))
     table.cells.to_csv(out / "cells.csv", index=False)
+    if from_store:
+        trials_csv.write(study, out / "trials.csv")
     verdicts = [f"{f.name}: {f.verdict} - {f.reason}" for f in checked]
     return "\n".join([table.to_text(), *verdicts, f"report: {out / 'report.md'}"])
 
@@ -137,19 +155,27 @@ def parser() -> argparse.ArgumentParser:
         "--summary", choices=SUMMARIES, default="final", help="final epoch (default) or best epoch"
     )
     p.add_argument("--compare", nargs=2, metavar=("A", "B"), help="two studies or invocations side by side")
+    p.add_argument(
+        "--from-csv",
+        type=Path,
+        metavar="TRIALS_CSV",
+        help="rebuild a report from a trials.csv alone (no store)",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if not args.study and not args.compare:
-        parser().error("give a study (e.g. patch_size_low_data) or --compare A B")
+    if not args.study and not args.compare and not args.from_csv:
+        parser().error("give a study (e.g. patch_size_low_data), --compare A B or --from-csv FILE")
     try:
-        if args.compare:
+        if args.from_csv:
+            output = write_report(trials_csv.read(args.from_csv), args.out, args.summary, from_store=False)
+        elif args.compare:
             output = run_compare(args.study, args.compare, args.tracking_uri, args.out, args.summary)
         else:
             output = run_study(args.study, args.tracking_uri, args.out, args.summary)
-    except StoreError as error:
+    except (StoreError, FileNotFoundError, trials_csv.NotTrialsCsv) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(output)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from mlflow import MlflowClient
 from mlflow.entities import Run
+from scipy import stats
 
 from analysis.chance import multiclass_chance
 from analysis.runs import load_label_distributions
@@ -44,21 +45,36 @@ def wilson_interval(correct: float, n: int) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Headline:
-    """The headline task's validation accuracy, pooled over a configuration's finished seeds: the
-    images right over the images seen, with its Wilson 95% interval, beside the chance level (always
-    answering the validation set's most frequent class)."""
+    """The headline task's validation accuracy over a configuration's finished seeds, beside the chance
+    level (a model blind to the images: always the training set's most frequent class, scored on
+    validation). With one seed, its Wilson 95% interval over that seed's validation images (one draw:
+    it says nothing of the seed-to-seed spread); with several, the mean and the t interval over the
+    seeds (each seed one draw of model and data; never the images pooled, which the seeds may share)."""
 
     task: str
-    correct: float  # accuracy x validation images, summed over the finished seeds
-    images: int
+    accuracies: tuple[float, ...]  # per finished seed
+    images: tuple[int, ...]  # validation images of each seed
     chance: float
 
+    def interval(self) -> tuple[float, float, float]:
+        """(accuracy, low, high)."""
+        if len(self.accuracies) == 1:
+            low, high = wilson_interval(self.accuracies[0] * self.images[0], self.images[0])
+            return self.accuracies[0], low, high
+        mean = statistics.fmean(self.accuracies)
+        half = (
+            stats.t.ppf(0.975, len(self.accuracies) - 1)
+            * statistics.stdev(self.accuracies)
+            / math.sqrt(len(self.accuracies))
+        )
+        return mean, max(0.0, mean - half), min(1.0, mean + half)
+
     def text(self) -> str:
-        if self.images <= 0:
+        if not self.accuracies:
             return "-"
-        low, high = wilson_interval(self.correct, self.images)
+        value, low, high = self.interval()
         chance = "?" if math.isnan(self.chance) else f"{self.chance:.2f}"
-        return f"{self.correct / self.images:.3f} [{low:.3f}, {high:.3f}] (chance {chance})"
+        return f"{value:.3f} [{low:.3f}, {high:.3f}] (chance {chance})"
 
 
 def headline_task(runs: list[Run]) -> str | None:
@@ -70,16 +86,19 @@ def headline_task(runs: list[Run]) -> str | None:
 
 
 def headline(members: list[Run], statuses: tuple[str, ...], task: str, labels: dict) -> Headline:
-    correct, images, chances = 0.0, 0, []
+    accuracies, images, chances = [], [], []
     for run, status in zip(members, statuses, strict=True):
-        counts = labels.get(run.info.run_id, {}).get("val", {}).get(task)
+        distribution = labels.get(run.info.run_id, {})
+        counts = distribution.get("val", {}).get(task)
+        train = distribution.get("train", {}).get(task)
         value = run.data.metrics.get(tracking.accuracy_metric("val", task))
-        if status not in SUMMARISED_STATUSES or not counts or value is None:
+        if status not in SUMMARISED_STATUSES or not counts or not train or value is None:
             continue
-        total = sum(counts.values())
-        correct, images = correct + value * total, images + total
-        chances.append(multiclass_chance(counts).value)
-    return Headline(task, correct, images, statistics.fmean(chances) if chances else math.nan)
+        accuracies.append(value)
+        images.append(sum(counts.values()))
+        chances.append(multiclass_chance(train, counts).value)
+    chance = statistics.fmean(chances) if chances else math.nan
+    return Headline(task, tuple(accuracies), tuple(images), chance)
 
 
 @dataclass(frozen=True)
@@ -162,8 +181,9 @@ def format_table(rows: list[Row], fields: list[str], metric: str) -> str:
     lines.insert(1, "  ".join("-" * width for width in widths))
     if task:
         lines.append(
-            f"val {task}: accuracy pooled over the finished seeds' validation images, its Wilson 95% "
-            "interval, and the chance level (always the most frequent class)"
+            f"val {task}: with one seed, its accuracy and Wilson 95% interval over its validation images "
+            "(one draw); with several, the mean and t 95% interval over the seeds; chance: always "
+            "answering the training set's most frequent class"
         )
     return "\n".join(lines)
 

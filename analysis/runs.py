@@ -39,6 +39,11 @@ from study import tracking
 
 TRIAL_COLUMNS = ("run_id", "trial_id", "config_id", "seed", "status", "run_status", "error", "epochs")
 HISTORY_THREADS = 4
+PROVENANCE_TAGS = {  # what a trial ran on (ips.provenance): the key in LoggedStudy.provenance -> its tag
+    "cpu_model": f"{tracking.TAG_MACHINE_PREFIX}cpu_model",
+    "torch_threads": f"{tracking.TAG_MACHINE_PREFIX}torch_threads",
+    "data_fingerprint": tracking.TAG_DATA_FINGERPRINT,
+}
 HISTORY_COLUMNS = ("run_id", "trial_id", "config_id", "seed", "metric", "step", "value", "timestamp")
 
 
@@ -59,6 +64,11 @@ class LoggedStudy:
     trials: pd.DataFrame
     history: pd.DataFrame
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # chance per (run, split, task): as stored, for a study read from trials.csv (analysis.trials_csv);
+    # else computed from ``labels`` on first use and kept here (analysis.chance.study_chance)
+    chance_levels: pd.DataFrame | None = None
+    # run id -> {"cpu_model", "torch_threads", "data_fingerprint"}: what the run ran on (ips.provenance)
+    provenance: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def axes(self) -> list[str]:
@@ -102,7 +112,14 @@ def load_study(
     history = load_history(client, runs)
     trials = trial_frame(runs, history)
     labels = load_label_distributions(client, runs)
-    return LoggedStudy(name, chosen, client.tracking_uri, trials, history, labels)
+    provenance = {run.info.run_id: run_provenance(run) for run in runs}
+    return LoggedStudy(name, chosen, client.tracking_uri, trials, history, labels, provenance=provenance)
+
+
+def run_provenance(run: Run) -> dict[str, str]:
+    """The machine and data record a trial run was tagged with (empty for runs logged before it)."""
+    found = {key: run.data.tags.get(tag) for key, tag in PROVENANCE_TAGS.items()}
+    return {key: value for key, value in found.items() if value is not None}
 
 
 # trials ---------------------------------------------------------------------------------------------

@@ -310,7 +310,11 @@ def chance_note(table: StudyTable) -> str:
         for task in table.tasks:
             levels = table.cells[(table.cells["split"] == split) & (table.cells["task"] == task)]["chance"]
             parts.append(f"{formatting.task_label(task)} ({split}) {_range(levels)}")
-    return "chance (most frequent class / label vector, from label_distribution.json): " + ", ".join(parts)
+    return (
+        "chance (a model blind to the images: the training set's most frequent class, or the vector of "
+        "classes in more than half of the training images, scored on each split; from "
+        "label_distribution.json): " + ", ".join(parts)
+    )
 
 
 def _range(levels: pd.Series) -> str:

@@ -24,7 +24,7 @@ def trial_values(
     trials = study.trials[study.trials["status"].isin(include)]
     summary_values = summarise(study.history, summary, study.metric, study.mode)
     chance = study_chance(study)
-    chance = chance[chance["split"] == split].set_index(["run_id", "task"])
+    chance = chance.loc[chance["split"] == split, ["run_id", "task", "chance", "upper_bound"]]
     frames = []
     for task in study.tasks:
         metric = tracking.accuracy_metric(split, task.name)
@@ -32,12 +32,12 @@ def trial_values(
         frame = trials[["run_id", "config_id", "seed", *fields]].copy()
         frame["task"] = task.name
         frame["value"] = column.reindex(frame["run_id"]).to_numpy()
-        keys = list(zip(frame["run_id"], frame["task"], strict=True))
-        frame["chance"] = chance["chance"].reindex(keys).to_numpy()
-        frame["upper_bound"] = chance["upper_bound"].reindex(keys).to_numpy()
         frames.append(frame)
     columns = ["run_id", "config_id", "seed", *fields, "task", "value", "chance", "upper_bound"]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    values = pd.concat(frames, ignore_index=True).merge(chance, on=["run_id", "task"], how="left")
+    return values[columns]
 
 
 def missing_params(study: LoggedStudy, fields: list[str]) -> list[str]:

@@ -1,33 +1,35 @@
-"""Verdicts: holds / does not hold / inconclusive, with the evidence and the uncertainty behind them.
+"""Verdicts: holds / does not hold / inconclusive / not tested, with the evidence and interval behind them.
 
-Two decision rules, used by every check in ``analysis.findings``:
+The decision rules, used by every check in ``analysis.findings``; the interval is the
+Welch-Satterthwaite t interval of ``analysis.intervals`` (calibrated for few seeds):
 
 - **effect rule** (a claimed effect ``E`` measured in accuracy, oriented so that the claim says
-  ``E > 0``, with a smallest effect that matters ``delta``): *holds* when the bootstrap interval lies
-  above 0 **and** the estimate is at least ``delta``; *does not hold* when the interval's upper end is
-  below ``delta`` (any effect is too small to matter, or goes the other way); otherwise inconclusive.
-- **probability rule** (a discrete outcome, e.g. "a threshold exists"): *holds* when at least
-  ``LEVEL`` of the bootstrap draws show it, *does not hold* when at least ``LEVEL`` show its
-  opposite, otherwise inconclusive.
-- **negligible rule** (a claim of *no* effect, ``E < delta``): *holds* when the whole interval lies
-  below ``delta``, *does not hold* when it lies at or above ``delta``, otherwise inconclusive.
+  ``E > 0``, with a smallest effect that matters ``delta``): *holds* when the interval lies above 0
+  **and** the estimate is at least ``delta``; *does not hold* when the interval's upper end is below
+  ``delta`` (any effect is too small to matter, or goes the other way); otherwise inconclusive.
+- **negligible rule** (a claim of *no* effect, ``|E| < delta``): *holds* when the whole interval lies
+  inside (-delta, delta), *does not hold* when it lies wholly outside, otherwise inconclusive.
 
-Every check is inconclusive, whatever the numbers, when a configuration it needs has fewer than two
-seeds (no spread to resample), and says so.
+Every check is decided on its headline task (``analysis.headline``), is inconclusive on a smoke
+profile or where the headline task never learned, and is inconclusive, whatever the numbers, when a
+cell it needs has fewer than ``MIN_SEEDS`` (3) seeds. A claim whose setting the study's axis does not
+hold (its baseline patch, say) is *not tested*, and the reason says why.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis.bootstrap import FEW_SEEDS, LEVEL, MIN_SEEDS
+from analysis.intervals import FEW_SEEDS, MIN_SEEDS, Estimate
 
 HOLDS = "holds"
 DOES_NOT_HOLD = "does not hold"
 INCONCLUSIVE = "inconclusive"
-VERDICTS = (HOLDS, DOES_NOT_HOLD, INCONCLUSIVE)
+NOT_TESTED = "not tested"
+VERDICTS = (HOLDS, DOES_NOT_HOLD, INCONCLUSIVE, NOT_TESTED)
 
 
 @dataclass
@@ -61,57 +63,41 @@ class Finding:
         return "\n".join(lines)
 
 
-def effect_verdict(estimate: float, low: float, high: float, delta: float) -> str:
-    if pd.isna(estimate) or pd.isna(low) or pd.isna(high):
+def effect_verdict(estimate: Estimate, delta: float) -> str:
+    if not estimate.known:
         return INCONCLUSIVE
-    if low > 0 and estimate >= delta:
+    if estimate.low > 0 and estimate.value >= delta:
         return HOLDS
-    if high < delta:
+    if estimate.high < delta:
         return DOES_NOT_HOLD
     return INCONCLUSIVE
 
 
-def negligible_verdict(estimate: float, low: float, high: float, delta: float) -> str:
-    """For a claim of *no* effect (``E < delta``): holds when the interval lies below ``delta``,
-    does not hold when it lies at or above it, otherwise inconclusive."""
-    if pd.isna(estimate) or pd.isna(low) or pd.isna(high):
+def negligible_verdict(estimate: Estimate, delta: float) -> str:
+    """For a claim of *no* effect (``|E| < delta``): holds when the interval lies inside (-delta,
+    delta), does not hold when it lies wholly outside it, otherwise inconclusive."""
+    if not estimate.known:
         return INCONCLUSIVE
-    if high < delta:
+    if -delta < estimate.low and estimate.high < delta:
         return HOLDS
-    if low >= delta:
-        return DOES_NOT_HOLD
-    return INCONCLUSIVE
-
-
-def probability_verdict(p_claim: float, p_opposite: float, level: float = LEVEL) -> str:
-    if p_claim >= level:
-        return HOLDS
-    if p_opposite >= level:
+    if estimate.low >= delta or estimate.high <= -delta:
         return DOES_NOT_HOLD
     return INCONCLUSIVE
 
 
 def unless_few_seeds(verdict: str, note: str, seeds: int) -> tuple[str, str]:
-    """``verdict`` and ``note`` as they are, or, when some configuration has fewer than ``MIN_SEEDS``
-    seeds (``seeds``: the fewest), inconclusive with the note saying why: the rule of every check."""
-    if seeds >= MIN_SEEDS:
+    """``verdict`` and ``note`` as they are, or, when some cell has fewer than ``MIN_SEEDS`` seeds
+    (``seeds``: the fewest), inconclusive with the note saying why: the rule of every check."""
+    if seeds >= MIN_SEEDS or verdict == NOT_TESTED:
         return verdict, note
     return INCONCLUSIVE, f"{note}; {FEW_SEEDS}"
 
 
-def all_of(verdicts: list[str]) -> str:
-    """Holds if every part holds; does not hold if any part does not; else inconclusive."""
-    if verdicts and all(v == HOLDS for v in verdicts):
-        return HOLDS
-    if any(v == DOES_NOT_HOLD for v in verdicts):
-        return DOES_NOT_HOLD
-    return INCONCLUSIVE
+def plain(values) -> list:
+    """Numpy scalars as Python numbers, for messages (``[8, 17]``, not ``[np.int64(8), ...]``)."""
+    return [value.item() if hasattr(value, "item") else value for value in values]
 
 
-def any_of(verdicts: list[str]) -> str:
-    """Holds if some part holds; does not hold if every part does not; else inconclusive."""
-    if any(v == HOLDS for v in verdicts):
-        return HOLDS
-    if verdicts and all(v == DOES_NOT_HOLD for v in verdicts):
-        return DOES_NOT_HOLD
-    return INCONCLUSIVE
+def points(value: float) -> str:
+    """A fraction of accuracy in signed points: 0.053 -> "+5.3"."""
+    return "nan" if value is None or math.isnan(value) else f"{100 * value:+.1f}"

@@ -1,4 +1,8 @@
-"""Chance levels from the logged label distributions match the label frequencies themselves."""
+"""Chance levels from the logged label distributions: what a model blind to the images scores.
+
+It can only learn the training set's labels, so it answers the training set's most frequent class (or,
+for the multilabel task, the vector of classes present in more than half of the training canvases), and
+chance on each split is its score there, computed here from the canvases' own labels."""
 
 from __future__ import annotations
 
@@ -41,18 +45,45 @@ def logged(new_store, canvases):
 
 @pytest.mark.parametrize("split", ["train", "val"])
 @pytest.mark.parametrize("task", ["majority", "max", "top"])
-def test_multiclass_chance_is_the_most_frequent_class(logged, canvases, split, task):
+def test_multiclass_chance_is_the_training_sets_most_frequent_class_scored_on_the_split(
+    logged, canvases, split, task
+):
+    train = Counter(canvas[task] for canvas in canvases["train"])
+    answer = min(c for c, n in train.items() if n == max(train.values()))  # ties: the smallest class
     labels = [canvas[task] for canvas in canvases[split]]
-    expected = Counter(labels).most_common(1)[0][1] / len(labels)
+    expected = sum(label == answer for label in labels) / len(labels)
     assert logged.loc[(split, task), "chance"] == pytest.approx(expected)
-    assert logged.loc[(split, task), "basis"] == "most frequent class"
+    assert logged.loc[(split, task), "basis"] == "training's most frequent class"
+
+
+def test_validation_chance_is_not_the_validation_sets_own_most_frequent_class():
+    """A blind model cannot know the validation labels: it scores the training set's answer there."""
+    distribution = {
+        "train": {"majority": {"0": 30, "1": 20, "2": 10}},
+        "val": {"majority": {"0": 5, "1": 25, "2": 10}},
+    }
+    level = chance_levels(distribution, TASKS[:1], "val")["majority"]
+    assert level.value == pytest.approx(5 / 40)  # not 25 / 40, the validation set's own majority
 
 
 @pytest.mark.parametrize("split", ["train", "val"])
-def test_multilabel_chance_is_the_most_frequent_label_vector(logged, canvases, split):
-    vectors = Counter(canvas["multi"] for canvas in canvases[split])
-    expected = vectors.most_common(1)[0][1] / len(canvases[split])
+def test_multilabel_chance_is_the_share_of_the_vector_the_training_marginals_answer(logged, canvases, split):
+    present = Counter(c for canvas in canvases["train"] for c in canvas["multi"])
+    answer = tuple(sorted(c for c, n in present.items() if n / len(canvases["train"]) > 0.5))
+    expected = sum(canvas["multi"] == answer for canvas in canvases[split]) / len(canvases[split])
     assert logged.loc[(split, "multi"), "chance"] == pytest.approx(expected)
+    assert logged.loc[(split, "multi"), "basis"] == "training marginals"
+
+
+def test_a_class_present_in_most_training_canvases_is_part_of_the_blind_answer():
+    distribution = {
+        "train": {"multi": {"0": 8, "1": 3, "2": 9}, "majority": {"0": 10}},
+        "val": {"multi": {"0": 4, "1": 1, "2": 5}, "majority": {"0": 5}},
+        "vectors": {"val": {"multi": {"0,2": 3, "0": 1, "2": 1}}},
+    }
+    tasks = [Task("majority", "multiclass", 10), Task("multi", "multilabel", 10)]
+    level = chance_levels(distribution, tasks, "val")["multi"]
+    assert level.value == pytest.approx(3 / 5)  # the answer {0, 2}: 3 of the 5 validation canvases
 
 
 def test_multilabel_chance_without_vectors_is_unknown_with_a_bound(canvases):
@@ -60,9 +91,11 @@ def test_multilabel_chance_without_vectors_is_unknown_with_a_bound(canvases):
     level = chance_levels(distribution, TASKS, "train")["multi"]
     present = [sum(c in canvas["multi"] for canvas in canvases["train"]) / 400 for c in range(10)]
     assert math.isnan(level.value) and level.basis == "upper bound only"
-    assert level.upper_bound == pytest.approx(min(max(p, 1 - p) for p in present))
-    vectors = Counter(canvas["multi"] for canvas in canvases["train"])
-    assert vectors.most_common(1)[0][1] / 400 <= level.upper_bound
+    # the blind answer holds the classes present in more than half: P(Y_c = answer_c) for each class
+    assert level.upper_bound == pytest.approx(min(p if p > 0.5 else 1 - p for p in present))
+    answer = tuple(c for c in range(10) if present[c] > 0.5)
+    share = sum(canvas["multi"] == answer for canvas in canvases["train"]) / 400
+    assert share <= level.upper_bound
 
 
 def test_chance_of_real_megapixel_canvases_matches_their_labels():
@@ -80,9 +113,9 @@ def test_chance_of_real_megapixel_canvases_matches_their_labels():
     )
     dataset = MegapixelMNIST(data, "validation")
     counts = {task: {str(c): n for c, n in per.items()} for task, per in dataset.label_counts().items()}
-    levels = chance_levels({"val": counts}, TASKS, "val", {"data.validation_canvases": 40})
+    levels = chance_levels({"train": counts, "val": counts}, TASKS, "val", {"data.validation_canvases": 40})
     labels = [dataset[i][1] for i in range(len(dataset))]  # renders every canvas
-    for task in ("majority", "max", "top"):
+    for task in ("majority", "max", "top"):  # trained and scored on the same canvases: their majority
         observed = Counter(int(item[task]) for item in labels)
         assert levels[task].value == pytest.approx(max(observed.values()) / len(labels))
     big = MegapixelMNIST(data, "train").label_counts()["max"]

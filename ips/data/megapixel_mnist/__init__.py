@@ -228,8 +228,9 @@ class MegapixelMNIST(Dataset):
     def label_set_counts(self) -> dict[str, dict[str, int]]:
         """{"multi": {"0,3,7": number of canvases}}: how often each set of present classes occurs.
 
-        The most frequent set's share is the exact-match chance level of the multilabel task, which
-        per-class counts cannot give. From the digit layouts alone, like ``label_counts``.
+        The exact-match chance level of the multilabel task (the share of the set a blind model
+        answers) needs them: per-class counts cannot give it. From the digit layouts alone, like
+        ``label_counts``.
         """
         counts: dict[str, int] = {}
         for index in range(len(self)):
