@@ -16,7 +16,7 @@ Expected run time
 -----------------
 - ``paper``: 20 suggestions x 3 seeds = 60 trials of 100 epochs; about 4 days on one GPU
   (--dry-run's estimate, not yet measured).
-- ``cpu``: 4 suggestions x 2 seeds on the cpu setting of ``patch_size_low_data``, about an hour on 2
+- ``cpu``: 4 suggestions x 2 seeds on the clean setting of ``patch_size_low_data``'s demo, about an hour on 2
   CPU cores.
 - ``smoke``: 2 suggestions x 2 seeds, about 2 minutes on 2 CPU cores.
 """
@@ -25,8 +25,8 @@ from search_spaces._smoke import smoke
 from search_spaces._spec import Choice, LogUniform, Profile, Search, StudySpec
 from search_spaces.patch_size_low_data import (
     BASE,
-    CPU_PATCH_SIZES,
-    CPU_TRAINING,
+    CLEAN_PATCH_SIZES,
+    CLEAN_TRAINING,
     SMOKE_GEOMETRY,
 )
 
@@ -53,16 +53,18 @@ STUDY = StudySpec(
         ),
         "cpu": Profile(
             note=(
-                "The patch_size_low_data cpu setting (clean 300-pixel canvases, 28-pixel digits, "
-                "patches divided by 3, 1,000 training and 100 validation canvases), 8 epochs with 1 of "
-                "warm-up, 3 suggestions on 3 seeds: enough to see the search at work, not to finish "
-                "it. Not run yet; the dry run puts it under the hour."
+                "The patch_size_low_data demo setting (clean 300-pixel canvases, 28-pixel digits by the "
+                "real-valued renderer, "
+                "Table 4's patches divided by 3: 8, 17, 33), memory 10, 25 or 50, 1,000 training and "
+                "100 validation canvases, 8 epochs with 1 of warm-up, 3 suggestions on 3 seeds: "
+                "enough to see the search at work, not to finish it. Not run yet; the dry run puts "
+                "it under the hour."
             ),
-            overrides={**CPU_TRAINING, "optimisation.epochs": 8},
+            overrides={**CLEAN_TRAINING, "optimisation.epochs": 8},
             seeds=(0, 1, 2),
             search=Search(
                 space={
-                    "patches.size": Choice(tuple(sorted(CPU_PATCH_SIZES))),
+                    "patches.size": Choice(tuple(sorted(CLEAN_PATCH_SIZES))),
                     "selection.memory_size": Choice((10, 25, 50)),
                     "optimisation.lr": LogUniform(1e-4, 3e-3),
                 },

@@ -36,7 +36,7 @@ def test_the_plan_as_json_holds_every_trials_flat_config_seed_and_cost(capsys):
     out = dry_run_json(capsys, "o2i_data_size", "--profile", "cpu")
     plan = plan_study(STUDIES["o2i_data_size"], "cpu")
     assert out["study"] == "o2i_data_size" and out["profile"] == "cpu"
-    assert out["number_of_trials"] == len(out["trials"]) == len(plan.trials) == 12
+    assert out["number_of_trials"] == len(out["trials"]) == len(plan.trials) == 24
     for row, trial in zip(out["trials"], plan.trials, strict=True):
         assert row["config"] == json.loads(json.dumps(flatten(trial.config)))
         assert row["seed"] == trial.seed == row["config"]["seed"]
