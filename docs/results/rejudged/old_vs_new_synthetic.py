@@ -1,10 +1,13 @@
 """Old (9480e36: bootstrap, every-task rule, validation's own chance) against new verdict rules, on
 synthetic studies with a known truth, at the cpu runs' seed spread (SD 0.15, 3 seeds).
 
-    build:  PYTHONPATH=/work/main:/work/main/tests/analysis python compare_verdicts.py build
-    judge:  PYTHONPATH=<codebase>:/work/main/tests/analysis python compare_verdicts.py judge
+See old_vs_new_synthetic.md beside it for the commands and the result.
 """
-import dataclasses, json, shutil, sys
+
+import dataclasses
+import json
+import shutil
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -25,6 +28,7 @@ SCENARIOS = {  # name: (study, builder call, truth)
 
 def rule_for(name):
     import synthetic_studies as s
+
     return {
         "patch_flat": (s.patch_rule(None), ["patches.size"]),
         "patch_falls": (s.patch_rule(True), ["patches.size"]),
@@ -36,9 +40,10 @@ def rule_for(name):
 
 
 def build():
+    import synthetic_studies as s
     from mlflow.tracking import MlflowClient
     from mlflow_store_builder import StoreBuilder
-    import synthetic_studies as s
+
     empty = OUT / "empty.db"
     MlflowClient(tracking_uri=f"sqlite:///{empty}").search_experiments()
     calls = {
@@ -60,6 +65,7 @@ def judge():
     from analysis import findings
     from analysis.runs import load_study
     from study import tracking
+
     checks = {
         "patch_size_low_data": ["object-to-patch", "patch-size claim"],
         "o2i_data_size": ["O2I x data size"],
@@ -70,6 +76,7 @@ def judge():
         study = load_study(study_name, f"sqlite:///{OUT / name / 'mlflow.db'}")
         if hasattr(study, "chance_levels"):
             from analysis.chance import study_chance
+
             study = dataclasses.replace(study, chance_levels=study_chance(study))
         rule, fields = rule_for(name)
         rng = np.random.default_rng(11)
@@ -83,7 +90,8 @@ def judge():
                 for split in tracking.SPLITS:
                     rows = last & (history["metric"] == tracking.accuracy_metric(split, task.name))
                     means = [rule(points[run], split, task.name) for run in history.loc[rows, "run_id"]]
-                    history.loc[rows, "value"] = np.clip(np.array(means) + rng.normal(0, SD, len(means)), 0, 1)
+                    noise = rng.normal(0, SD, len(means))
+                    history.loc[rows, "value"] = np.clip(np.array(means) + noise, 0, 1)
             for f in findings.check_study(dataclasses.replace(study, history=history)):
                 if f.name in counts:
                     counts[f.name][f.verdict] += 1
