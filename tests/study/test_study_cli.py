@@ -83,7 +83,7 @@ def test_dry_run_prints_the_trial_table_and_a_cost(capsys, in_tmp):
     out = capsys.readouterr().out
     assert "data.digit_size" in out and "data.train_canvases" in out
     rows = re.findall(r"^\s*\d+\s\s", out, flags=re.MULTILINE)
-    assert len(rows) == 12  # one row per trial: 2 digits x 2 data sizes x 3 seeds
+    assert len(rows) == 24  # one row per trial: 2 digits x 2 data sizes x 6 seeds
     assert "multiply-accumulates" in out and "nothing was started" in out
     assert not (in_tmp / "runs").exists()
 
