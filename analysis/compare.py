@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import formatting
+from analysis.runs import TRIAL_COLUMNS, LoggedStudy
 from analysis.tables import StudyTable
 
 SIDES = ("A", "B")
@@ -56,7 +57,31 @@ def compare_frame(a: StudyTable, b: StudyTable) -> pd.DataFrame:
     return out
 
 
-def comparison_markdown(a: StudyTable, b: StudyTable) -> str:
+def _fixed_params(study: LoggedStudy) -> dict[str, str]:
+    """The params every trial of ``study`` shares (one value each), as logged text."""
+    trials = study.trials.drop(columns=[c for c in TRIAL_COLUMNS if c in study.trials], errors="ignore")
+    return {c: str(trials[c].iloc[0]) for c in trials.columns if trials[c].astype(str).nunique() == 1}
+
+
+def setting_differences(a: LoggedStudy, b: LoggedStudy, shown: int = 8) -> list[str]:
+    """What differs between the two sides besides their row fields: the profile, and the settings
+    that each side holds fixed at different values (``shown`` of them named, the count of the rest)."""
+    lines = []
+    if a.invocation.profile != b.invocation.profile:
+        lines.append(
+            f"- the two sides ran different profiles (A {a.invocation.profile}, B {b.invocation.profile}): "
+            "a difference below mixes the profiles' settings with the row fields"
+        )
+    fixed_a, fixed_b = _fixed_params(a), _fixed_params(b)
+    differ = sorted(k for k in fixed_a.keys() & fixed_b.keys() if fixed_a[k] != fixed_b[k])
+    if differ:
+        named = ", ".join(f"{k} (A {fixed_a[k]}, B {fixed_b[k]})" for k in differ[:shown])
+        more = f" and {len(differ) - shown} more" if len(differ) > shown else ""
+        lines.append(f"- settings that differ between the sides: {named}{more}")
+    return lines
+
+
+def comparison_markdown(a: StudyTable, b: StudyTable, differences: list[str] | None = None) -> str:
     lines = [
         f"**A = {a.caption()}**",
         "",
@@ -69,4 +94,5 @@ def comparison_markdown(a: StudyTable, b: StudyTable) -> str:
     ]
     if a.summary != b.summary:
         lines.append("- the two sides use different summaries: compare with care")
+    lines += differences or []
     return "\n".join(lines)

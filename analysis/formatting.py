@@ -24,6 +24,24 @@ FIELD_LABELS = {
 }
 
 
+# A plot's axis names the quantity and its unit ("patch" alone does not say pixels or patches).
+AXIS_LABELS = {
+    "patches.size": "patch size (px)",
+    "data.noise_thickness": "noise thickness (px at the 28-px digit scale)",
+    "data.noise_count": "noise curves per canvas",
+    "data.digit_size": "digit size (px)",
+    "data.train_canvases": "training canvases",
+    "data.fraction": "fraction of the training set",
+    "selection.memory_size": "memory (patches kept)",
+    "o2i_percent": "object-to-image ratio (%)",
+    "o2p_percent": "object-to-patch ratio (%)",
+}
+
+
+def axis_label(field: str) -> str:
+    return AXIS_LABELS.get(field, field_label(field))
+
+
 def task_label(task: str) -> str:
     return TASK_LABELS.get(task, task)
 

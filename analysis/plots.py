@@ -5,12 +5,15 @@ integers (epochs, patch sizes, noise counts) gets integer ticks.
 
 - ``learning_curves``: per task and split, accuracy per epoch for every configuration, the mean over
   seeds; a band of ± one std while there are few configurations, thinner lines in a sequential
-  colour map and the legend outside the axes when there are many;
+  colour map and the legend outside the axes when there are many; the blind model's chance on each
+  panel, and one y range per task (its training and validation panels share it);
 - ``accuracy_vs_factor``: per task, the table's cells against the varied factor, error bars of ± one
   std, the chance level and, where stored, the paper's values. Points are joined for a grid study;
   the configurations of a searched study (parent tag ``ips.search``), which differ in several fields
-  at once, are drawn as separate points, and get no heatmap;
+  at once, are drawn as separate points, and get no heatmap; the task panels share one y range;
 - ``grid_heatmap``: per task, mean validation accuracy over a two-factor grid (O2I x data size).
+
+Axes name their unit (``analysis.formatting.axis_label``: "patch size (px)", "memory (patches kept)").
 """
 
 from __future__ import annotations
@@ -23,16 +26,19 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from analysis.formatting import field_label, plain, task_label
+from analysis.chance import study_chance
+from analysis.formatting import axis_label, field_label, plain, task_label
 from analysis.runs import LoggedStudy
 from analysis.tables import StudyTable
 from study import tracking
 
 
-def _figure(rows: int, cols: int, width: float = 4.0, height: float = 3.0) -> tuple[Figure, np.ndarray]:
+def _figure(
+    rows: int, cols: int, width: float = 4.0, height: float = 3.0, sharey: bool | str = False
+) -> tuple[Figure, np.ndarray]:
     figure = Figure(figsize=(width * cols, height * rows), layout="constrained")
     FigureCanvasAgg(figure)
-    axes = np.atleast_2d(figure.subplots(rows, cols, squeeze=False))
+    axes = np.atleast_2d(figure.subplots(rows, cols, squeeze=False, sharey=sharey))
     return figure, axes
 
 
@@ -72,22 +78,31 @@ def config_labels(study: LoggedStudy, fields: list[str]) -> pd.Series:
 
 
 def learning_curves(study: LoggedStudy, path: Path, splits: tuple[str, ...] = ("train", "val")) -> Path:
-    """Accuracy per epoch, one line per configuration (mean over seeds, band ± std)."""
+    """Accuracy per epoch, one line per configuration (mean over seeds, band ± std), as a PNG."""
+    return _save(learning_curves_figure(study, splits), path)
+
+
+def learning_curves_figure(study: LoggedStudy, splits: tuple[str, ...] = ("train", "val")) -> Figure:
     tasks = [t.name for t in study.tasks]
     labels = config_labels(study, study.axes)
     many = len(labels) > FEW_CURVES
-    figure, axes = _figure(len(tasks), len(splits), width=4.8 if many else 4.0)
+    figure, axes = _figure(len(tasks), len(splits), width=4.8 if many else 4.0, sharey="row")
     colours = _colours(len(labels))
+    chance = chance_by_split_task(study)
     for row, task in enumerate(tasks):
         for col, split in enumerate(splits):
             ax = axes[row, col]
             _curves(ax, study.history, tracking.accuracy_metric(split, task), labels, colours, bands=not many)
+            if (split, task) in chance:
+                ax.axhline(chance[(split, task)], linestyle="--", color="grey", linewidth=1, label="chance")
             ax.set_title(f"{task_label(task)} ({split})")
             ax.set_xlabel("epoch")
             ax.set_ylabel(ACCURACY_LABEL)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     handles, names = axes[0, -1].get_legend_handles_labels()
-    if many:
+    if many:  # the configurations only: the dashed chance line is named in the title
+        pairs = [(h, n) for h, n in zip(handles, names, strict=True) if n != "chance"]
+        handles, names = [h for h, _ in pairs], [n for _, n in pairs]
         keep = range(len(handles)) if len(handles) <= MAX_LEGEND else (0, len(handles) - 1)
         figure.legend(
             [handles[i] for i in keep],
@@ -99,8 +114,20 @@ def learning_curves(study: LoggedStudy, path: Path, splits: tuple[str, ...] = ("
     elif handles:
         axes[0, -1].legend(fontsize="x-small", loc="best")
     spread = "mean over seeds" if many else "mean ± std over seeds"
-    figure.suptitle(f"{study.label}: learning curves ({spread})")
-    return _save(figure, path)
+    dashed = "; dashed: the blind model's chance" if chance else ""
+    figure.suptitle(f"{study.label}: learning curves ({spread}{dashed})")
+    return figure
+
+
+def chance_by_split_task(study: LoggedStudy) -> dict[tuple[str, str], float]:
+    """(split, task) -> the blind model's chance in percent, the mean over the trials (their seeds may
+    draw different canvases); absent where no labels were logged."""
+    try:
+        levels = study_chance(study).dropna(subset=["chance"])
+    except (KeyError, ValueError):  # a store without label distributions
+        return {}
+    means = levels.groupby(["split", "task"])["chance"].mean()
+    return {key: PERCENT * value for key, value in means.items()}
 
 
 def _colours(count: int) -> list:
@@ -135,15 +162,19 @@ def _curves(
 
 def accuracy_vs_factor(table: StudyTable, path: Path, field: str | None = None) -> Path:
     """Per task: mean ± std of the table's cells against ``field`` (default: the first row field)."""
+    return _save(accuracy_vs_factor_figure(table, field), path)
+
+
+def accuracy_vs_factor_figure(table: StudyTable, field: str | None = None) -> Figure:
     field = field or (table.rows[0] if table.rows else None)
     if field is None:
         raise ValueError(f"{table.label}: no varied factor to plot against")
-    figure, axes = _figure(1, len(table.tasks))
+    figure, axes = _figure(1, len(table.tasks), sharey=True)
     for ax, task in zip(axes[0], table.tasks, strict=True):
         _factor_panel(ax, table, field, task)
     axes[0, 0].legend(fontsize="x-small")
-    figure.suptitle(f"{table.label}: validation accuracy vs {field_label(field)} ({table.summary} epoch)")
-    return _save(figure, path)
+    figure.suptitle(f"{table.label}: validation accuracy vs {axis_label(field)} ({table.summary} epoch)")
+    return figure
 
 
 def _factor_panel(ax, table: StudyTable, field: str, task: str) -> None:
@@ -175,10 +206,10 @@ def _factor_panel(ax, table: StudyTable, field: str, task: str) -> None:
         )
     chance = cells["chance"].dropna()
     if not chance.empty:
-        ax.axhline(PERCENT * chance.mean(), linestyle="--", color="grey", label="chance")
+        ax.axhline(PERCENT * chance.mean(), linestyle="--", color="grey", label="chance (blind model)")
     integer_ticks(ax, cells[field])
     ax.set_title(task_label(task))
-    ax.set_xlabel(field_label(field))
+    ax.set_xlabel(axis_label(field))
     ax.set_ylabel(ACCURACY_LABEL)
 
 
@@ -203,9 +234,9 @@ def grid_heatmap(table: StudyTable, path: Path, row_field: str, col_field: str) 
             ax.text(j, i, "" if np.isnan(value) else f"{value:.0f}", ha="center", va="center", color="white")
         ax.set_xticks(range(grid.shape[1]), [plain(v) for v in grid.columns])
         ax.set_yticks(range(grid.shape[0]), [plain(v) for v in grid.index])
-        ax.set_xlabel(field_label(col_field))
-        ax.set_ylabel(field_label(row_field))
+        ax.set_xlabel(axis_label(col_field))
+        ax.set_ylabel(axis_label(row_field))
         ax.set_title(task_label(task))
     figure.colorbar(image, ax=axes[0, -1], label="validation accuracy (%)")
-    figure.suptitle(f"{table.label}: {field_label(row_field)} x {field_label(col_field)}")
+    figure.suptitle(f"{table.label}: {axis_label(row_field)} x {axis_label(col_field)}")
     return _save(figure, path)

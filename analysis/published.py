@@ -19,6 +19,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+import pandas as pd
+
 NOT_AVAILABLE = "n/a"
 
 
@@ -61,6 +63,34 @@ class PublishedTable:
             ):
                 return PublishedValue(float(entry["mean"]), _optional(entry.get("std")), entry.get("n"))
         return None
+
+
+def paper_frame(table: PublishedTable, split: str = "val") -> pd.DataFrame:
+    """The paper's own table as it printed it: one row per row key, one column per task, cells
+    ``mean ± std`` in percent (blank where the paper gives none). Shown beside any profile's table,
+    captioned with ``setting(table)``, the settings the paper ran it at."""
+    entries = [v for v in table.values if v.get("split", "val") == split and v["column"] not in table.derived]
+    columns = list(dict.fromkeys(v["column"] for v in entries))
+    keys = sorted({tuple(v["row"][f] for f in table.rows) for v in entries})
+    rows = []
+    for key in keys:
+        row = dict(zip(table.rows, key, strict=True))
+        for column in columns:
+            found = table.lookup(row, column, split)
+            row[column] = "" if found is None else _percent(found)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*table.rows, *columns])
+
+
+def _percent(value: PublishedValue) -> str:
+    std = "" if value.std is None else f" ± {100 * value.std:.1f}"
+    return f"{100 * value.mean:.1f}{std}"
+
+
+def setting(table: PublishedTable) -> str:
+    """The paper's setting of ``table``: ``data.digit_size=84, ...`` (what a run must match to be
+    compared cell by cell)."""
+    return ", ".join(f"{field}={value}" for field, value in table.match) or "as in the paper"
 
 
 def _optional(value: Any) -> float | None:

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from analysis import findings, paper_plots, plots, published, trials_csv
-from analysis.compare import compare_cells, compare_frame, comparison_markdown
+from analysis.compare import compare_cells, compare_frame, comparison_markdown, setting_differences
 from analysis.epoch_values import SUMMARIES
 from analysis.formatting import text
 from analysis.plots import independent_fields
@@ -119,6 +119,7 @@ def run_compare(default: str | None, selectors: list[str], where: str | None, ou
     (a_name, a_inv), (b_name, b_inv) = (parse_selector(s, default) for s in selectors)
     studies = [load_study(a_name, where, a_inv), load_study(b_name, where, b_inv)]
     tables = [build_table(s, summary) for s in studies]
+    differences = setting_differences(*studies)
     out = (
         out / f"compare_{studies[0].label}_vs_{studies[1].label}".replace("@", "-")
         if out == DEFAULT_OUT
@@ -133,7 +134,7 @@ def run_compare(default: str | None, selectors: list[str], where: str | None, ou
     lines = [
         f"# {studies[0].label} vs {studies[1].label}",
         "",
-        comparison_markdown(*tables),
+        comparison_markdown(*tables, differences),
         "",
         "## Plots",
         "",
@@ -141,7 +142,7 @@ def run_compare(default: str | None, selectors: list[str], where: str | None, ou
     lines += [f"![{p.stem}]({p.name})" for p in images]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     compare_cells(*tables).to_csv(out / "cells.csv", index=False)
-    return "\n".join([text(compare_frame(*tables)), f"report: {out / 'report.md'}"])
+    return "\n".join([text(compare_frame(*tables)), *differences, f"report: {out / 'report.md'}"])
 
 
 def parser() -> argparse.ArgumentParser:

@@ -23,6 +23,7 @@ EXPECTED_FILES = {
         "table4_best.md",
         "table4_accuracy_vs_patch.png",
         "object_to_patch.md",
+        "patch_size_claim.md",
     ],
 }
 

@@ -10,6 +10,7 @@ from mlflow_store_builder import MNIST_TASKS, flat_config, mnist_history
 from synthetic_studies import EPOCHS, PATCH_SIZES, labels
 
 from analysis import plots
+from analysis.chance import study_chance
 from analysis.report import write_plots
 from analysis.runs import load_study
 from analysis.tables import build_table
@@ -70,3 +71,27 @@ def test_a_search_is_not_joined_nor_pooled_into_a_heatmap(new_store, tmp_path):
         "learning_curves.png",
         "accuracy_vs_factor.png",
     ]
+
+
+def test_learning_curves_draw_the_blind_chance_and_share_one_y_range_per_task(patch_table):
+    study, _ = patch_table
+    figure = plots.learning_curves_figure(study)
+    axes = np.array(figure.axes[: 2 * len(study.tasks)]).reshape(len(study.tasks), 2)
+    chance = study_chance(study).dropna(subset=["chance"]).groupby(["split", "task"])["chance"].mean()
+    assert len(chance) >= 6  # Maj, Max and Top on both splits (Multi's needs the label vectors)
+    for row, task in enumerate(t.name for t in study.tasks):
+        for col, split in enumerate(("train", "val")):
+            dashed = [line for line in axes[row, col].lines if line.get_linestyle() == "--"]
+            assert len(dashed) == int((split, task) in chance), f"{task} {split}: the chance line"
+            if dashed:
+                assert dashed[0].get_ydata()[0] == pytest.approx(100 * chance[(split, task)])
+        assert axes[row, 0].get_ylim() == axes[row, 1].get_ylim()  # train and val on one scale
+    assert "chance" in figure.get_suptitle()
+
+
+def test_factor_plot_shares_its_y_range_and_names_the_unit(patch_table):
+    _, table = patch_table
+    figure = plots.accuracy_vs_factor_figure(table)
+    limits = {ax.get_ylim() for ax in figure.axes}
+    assert len(limits) == 1  # every task on one scale
+    assert figure.axes[0].get_xlabel() == "patch size (px)"

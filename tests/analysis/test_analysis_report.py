@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 from mlflow_store_builder import MNIST_TASKS, flat_config, mnist_history
-from synthetic_studies import labels, noise_amount_study, o2i_study
+from synthetic_studies import grid_study, labels, noise_amount_study, o2i_study, patch_rule
 
 from analysis.report import main
 from analysis.runs import load_study
@@ -69,6 +69,23 @@ def test_compare_two_invocations_side_by_side(new_store, tmp_path, capsys):
     report = (tmp_path / "report.md").read_text()
     assert "noise_amount@1 vs noise_amount@2" in report and "B − A" in report
     assert "Maj B−A" in capsys.readouterr().out
+
+
+def test_compare_says_when_the_profiles_or_the_fixed_settings_differ(new_store, tmp_path, capsys):
+    builder = new_store("compare_profiles")
+    points = [{"patches.size": size} for size in (25, 50)]
+    rule = patch_rule(None)
+    grid_study(builder, "patch_size_low_data", ["patches.size"], points, rule, profile="smoke")
+    base = {"optimisation.epochs": 40}
+    grid_study(builder, "patch_size_low_data", ["patches.size"], points, rule, profile="demo", base=base)
+    argv = ["patch_size_low_data", "--tracking-uri", builder.uri, "--out", str(tmp_path), "--compare"]
+    assert main([*argv, "@1", "@2"]) == 0
+    out = capsys.readouterr().out
+    assert "different profiles (A smoke, B demo)" in out
+    assert "optimisation.epochs (A 100, B 40)" in out
+    assert "different profiles" in (tmp_path / "report.md").read_text()
+    assert main([*argv, "@1", "@1"]) == 0  # a side against itself: nothing differs
+    assert "differ" not in capsys.readouterr().out
 
 
 def test_bad_input_names_the_problem(patch_store, tmp_path, capsys):
