@@ -45,6 +45,7 @@ STUDIES = {  # study -> its axes as run, and the old verdicts its README reporte
     "memory_size": (["selection.memory_size"], {"memory size": "does not hold"}),
 }
 TASKS = ("majority", "max", "top", "multi")
+FOLDERS = {"noise_thickness": "noise_thickness-cpu-first"}  # a first run, since rerun in <study>-cpu/
 
 
 def label_distribution(config: IPSConfig) -> dict:
@@ -101,7 +102,7 @@ def main() -> None:
         "|---|---|---|---|---|---|",
     ]
     for name, (axes, old) in STUDIES.items():
-        cells = pd.read_csv(HERE.parent / f"{name}-cpu" / "cells.csv")
+        cells = pd.read_csv(HERE.parent / FOLDERS.get(name, f"{name}-cpu") / "cells.csv")
         fields = [c for c in cells.columns if "." in c and c not in ("published_mean",)]
         study, has_train = stand_in_study(name, fields if axes[0] == "digit" else axes, configs[name], cells)
         for finding in findings.check_study(study):
