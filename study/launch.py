@@ -21,7 +21,7 @@ from typing import Any
 from study import tracking
 from study.gpu_packing import AutoResources, card_memory_mb, is_auto
 from study.plan import Plan, StudyError
-from study.redact import redact_uri
+from study.redact import client_uri, redact_uri
 
 CHECKPOINTS_TO_KEEP = 2
 TUNER_STATE_FILE = "tuner.pkl"  # written by Tuner(); Ray's trials are listed only from:
@@ -62,8 +62,10 @@ def quiet_libraries() -> None:
     """Keep Ray's, MLflow's and Optuna's chatter out of the user's terminal (study.progress speaks):
     Ray Tune's legacy reporter is silent at verbose=0 (the new one prints a config table and a
     TensorBoard hint whatever the verbosity); Ray's driver log (token set-up, "Started a local Ray
-    instance") and MLflow's table creation only at WARNING and above. Trials' errors still show."""
+    instance") and MLflow's table creation only at WARNING and above; MLflow's "View run ... at: <uri>"
+    lines never (they would print a URI's secret query parameter). Trials' errors still show."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
@@ -274,7 +276,7 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
             return EXIT_USAGE
         if not options.resume:  # Ray accepted the resources: from now on only --resume continues
             write_invocation(experiment_dir, plan, tracking_uri, options.command)
-        client = MlflowClient(tracking_uri)
+        client = MlflowClient(client_uri(tracking_uri))
         experiment_id, parent_id = store.open_parent_run(client, plan, tracking_uri, experiment_dir)
         trainable = tune.with_resources(train_trial, resources)
         typical = resources.typical(plan) if isinstance(resources, AutoResources) else resources
