@@ -20,6 +20,7 @@ from typing import Any
 
 from study import tracking
 from study.gpu_packing import AutoResources, card_memory_mb, is_auto
+from study.lock import mark_environment
 from study.plan import Plan, StudyError
 from study.redact import client_uri, redact_uri
 
@@ -254,6 +255,7 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
     quiet_libraries()
     if not options.address:
         os.environ.update(LOOPBACK_ONLY_ENV)
+        mark_environment(experiment_dir)  # the local Ray instance's processes: this study's (study.lock)
     import ray
     from mlflow import MlflowClient
     from ray import tune
