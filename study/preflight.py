@@ -3,9 +3,13 @@ starts and before anything is written: each raises ``StudyError`` naming the pro
 
 - ``check_storage_folder``: ``--storage`` is (or can become) a folder this user can write in;
 - ``check_tracking_uri``: the MLflow store can be used: a SQLite file that is a sound database in a
-  writable folder, or a server that answers within a few seconds (MLflow itself would retry for
-  minutes); a plain folder or an unknown scheme is refused;
+  writable folder, a server that answers MLflow's API within a few seconds (MLflow itself would retry
+  for minutes), or a database server whose Python driver is installed; a plain folder or an unknown
+  scheme is refused;
 - ``check_data_roots``: every dataset folder of the plan holds its data (the dataset's own check);
+- ``check_trial_configs``: what a trial would find only once it runs: its tasks are its dataset's, its
+  ``data.mnist_path`` holds MNIST;
+- ``check_ray_temp_dir``: the socket paths of a local Ray instance fit the Unix limit;
 - ``check_gpus``: a GPU share is asked for only where this machine has a GPU.
 
 Nothing here creates a file that stays: a writability probe makes and removes an empty folder.
@@ -14,6 +18,8 @@ Nothing here creates a file that stays: a writability probe makes and removes an
 from __future__ import annotations
 
 import base64
+import importlib.util
+import json
 import os
 import sqlite3
 import tempfile
@@ -31,6 +37,23 @@ FULL_CHECK_BYTES = 256 * 2**20  # a larger store gets only its schema read: a fu
 DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
 SERVER_SCHEMES = ("http", "https")
 OTHER_SCHEMES = ("databricks",)  # MLflow's own URIs: checked by MLflow
+# SQLAlchemy's driver of a database URI (scheme or scheme+driver) -> (module, the package to install).
+DATABASE_DRIVERS = {
+    "postgresql": ("psycopg2", "psycopg2-binary"),
+    "postgresql+psycopg2": ("psycopg2", "psycopg2-binary"),
+    "postgresql+psycopg": ("psycopg", "psycopg[binary]"),
+    "postgresql+pg8000": ("pg8000", "pg8000"),
+    "mysql": ("MySQLdb", "mysqlclient"),
+    "mysql+mysqldb": ("MySQLdb", "mysqlclient"),
+    "mysql+pymysql": ("pymysql", "pymysql"),
+    "mssql": ("pyodbc", "pyodbc"),
+    "mssql+pyodbc": ("pyodbc", "pyodbc"),
+    "mssql+pymssql": ("pymssql", "pymssql"),
+}
+MLFLOW_PROBE = "/api/2.0/mlflow/experiments/search?max_results=1"  # any MLflow server answers it
+# Ray's longest socket path: <temp>/ray/session_<date, 26>_<pid>/sockets/plasma_store[.N]; Linux's limit.
+RAY_SOCKET_SUFFIX = len("/ray/session_") + 26 + len("_") + 7 + len("/sockets/plasma_store") + 2
+UNIX_SOCKET_PATH_LIMIT = 107
 
 
 def nearest_existing(path: Path) -> Path:
@@ -70,8 +93,10 @@ def check_tracking_uri(uri: str) -> None:
         check_sqlite(uri, shown)
     elif scheme in SERVER_SCHEMES:
         check_server(uri, shown)
-    elif scheme in DATABASE_SCHEMES + OTHER_SCHEMES:
-        return  # a database server: MLflow connects to it (no quick probe without its driver)
+    elif scheme in DATABASE_SCHEMES:
+        check_database_driver(uri, shown)  # MLflow connects to it (no quick probe without its driver)
+    elif scheme in OTHER_SCHEMES:
+        return
     else:
         known = ", ".join(f"{name}://" for name in ("sqlite", *SERVER_SCHEMES, *DATABASE_SCHEMES))
         raise StudyError(
@@ -132,13 +157,23 @@ def sqlite_fix(error: sqlite3.Error) -> str:
     return "restore it from a backup, or move it away to start a new store"
 
 
+def check_database_driver(uri: str, shown: str) -> None:
+    dialect = urlsplit(uri).scheme.lower()
+    module, package = DATABASE_DRIVERS.get(dialect, (None, None))
+    if module is not None and importlib.util.find_spec(module) is None:
+        raise StudyError(
+            f"--tracking-uri {shown}: its database driver {module} is not installed; install it "
+            f"(pip install {package}) or give another store"
+        )
+
+
 def check_server(uri: str, shown: str) -> None:
     parts = urlsplit(uri)
     if not parts.hostname:
         raise StudyError(f"--tracking-uri {shown}: no host; write it as http://HOST:PORT")
     netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-    health = parts._replace(netloc=netloc, path=parts.path.rstrip("/") + "/health", query="").geturl()
-    request = urllib.request.Request(health)
+    probe = parts._replace(netloc=netloc, path=parts.path.rstrip("/"), query="").geturl() + MLFLOW_PROBE
+    request = urllib.request.Request(probe)
     user = parts.username or os.environ.get("MLFLOW_TRACKING_USERNAME")
     password = parts.password or os.environ.get("MLFLOW_TRACKING_PASSWORD")
     if user and password:
@@ -147,21 +182,33 @@ def check_server(uri: str, shown: str) -> None:
     elif os.environ.get("MLFLOW_TRACKING_TOKEN"):
         request.add_header("Authorization", f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}")
     try:
-        with urllib.request.urlopen(request, timeout=SERVER_TIMEOUT_S):
-            return
+        with urllib.request.urlopen(request, timeout=SERVER_TIMEOUT_S) as response:
+            answer = json.loads(response.read(2**20).decode())
     except urllib.error.HTTPError as error:
         if error.code in (401, 403):
             raise StudyError(
                 f"--tracking-uri {shown}: the server refused the credentials (HTTP {error.code}); set "
                 "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)"
             ) from error
-        return  # it answered: an MLflow server behind a proxy may not serve /health
+        raise not_mlflow(shown, f"HTTP {error.code} to {MLFLOW_PROBE.split('?')[0]}") from error
+    except (ValueError, UnicodeDecodeError) as error:
+        raise not_mlflow(shown, "its answer is not MLflow's JSON") from error
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise StudyError(
             f"--tracking-uri {shown}: no MLflow server answered within {SERVER_TIMEOUT_S:g} s ({reason}); "
             "start it (mlflow server --host 127.0.0.1 --port 5000 ...) or give another URI"
         ) from error
+
+    if not isinstance(answer, dict):
+        raise not_mlflow(shown, "its answer is not MLflow's JSON")
+
+
+def not_mlflow(shown: str, why: str) -> StudyError:
+    return StudyError(
+        f"--tracking-uri {shown}: a server answered but it is not an MLflow tracking server ({why}); give "
+        "the address of `mlflow server` (with its path prefix, if it is behind a proxy)"
+    )
 
 
 # ------------------------------------------------------------------------------- data and hardware
@@ -180,6 +227,43 @@ def check_data_roots(plan: Plan) -> None:
             check_layout(Path(root))
         except (OSError, ValueError) as error:
             raise StudyError(f"{error}\nGive the dataset's folder with --data-root DIR.") from error
+
+
+def check_trial_configs(plan: Plan) -> None:
+    """Every trial's tasks are its dataset's (a renamed task has no labels), and an ``mnist_path``
+    holds the MNIST files (the dataset's own loader reads them)."""
+    configs = [plan.base, *(trial.config for trial in plan.trials)]
+    for config in {id(config.tasks): config for config in configs}.values():
+        known = type(config.data).default_tasks
+        for task in config.tasks:
+            if task not in known:
+                names = ", ".join(f"{t.name} ({t.kind}, {t.classes} classes)" for t in known)
+                raise StudyError(
+                    f"task {task.name!r} ({task.kind}, {task.classes} classes) is not a task of dataset "
+                    f"{config.data.name}; give some of its tasks: {names}"
+                )
+    paths = {getattr(config.data, "mnist_path", None) for config in configs} - {None}
+    if not paths:
+        return
+    from ips.data.mnist_digits import load_digit_pools
+
+    for path in sorted(paths):
+        try:
+            load_digit_pools(path)
+        except (OSError, ValueError) as error:
+            raise StudyError(f"data.mnist_path: {error}") from error
+
+
+def check_ray_temp_dir() -> None:
+    """The local Ray instance's socket paths (under ``RAY_TMPDIR``, else ``TMPDIR``) fit the limit."""
+    name = "RAY_TMPDIR" if "RAY_TMPDIR" in os.environ else "TMPDIR"
+    temp = os.environ.get(name, "/tmp")
+    if len(temp.encode()) + RAY_SOCKET_SUFFIX > UNIX_SOCKET_PATH_LIMIT:
+        raise StudyError(
+            f"{name} {temp} is too long for Ray: its socket paths under it would pass the "
+            f"{UNIX_SOCKET_PATH_LIMIT}-byte limit of a Unix socket; set RAY_TMPDIR to a folder of at most "
+            f"{UNIX_SOCKET_PATH_LIMIT - RAY_SOCKET_SUFFIX} characters (e.g. RAY_TMPDIR=/tmp)"
+        )
 
 
 def visible_gpus() -> int:
