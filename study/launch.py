@@ -265,6 +265,7 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
     from study import mlflow_ui
     from study.dry_run import plan_seconds
     from study.invocation import write_invocation
+    from study.sqlite_store import ensure_store
     from study.trainable import train_trial
 
     start_ray(options.address)
@@ -278,6 +279,7 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
             return EXIT_USAGE
         if not options.resume:  # Ray accepted the resources: from now on only --resume continues
             write_invocation(experiment_dir, plan, tracking_uri, options.command)
+        ensure_store(tracking_uri)  # a new SQLite store built whole, before MLflow opens it
         client = MlflowClient(client_uri(tracking_uri))
         experiment_id, parent_id = store.open_parent_run(client, plan, tracking_uri, experiment_dir)
         trainable = tune.with_resources(train_trial, resources)

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from study.plan import Plan, StudyError
 from study.redact import redact_uri
+from study.sqlite_store import store_problem
 
 SERVER_TIMEOUT_S = 5.0
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -149,6 +150,9 @@ def check_sqlite(uri: str, shown: str) -> None:
             f"--tracking-uri {shown}: {database} is corrupted ({verdict}); restore it from a backup, or "
             "move it away to start a new store"
         )
+    problem = store_problem(database)  # another program's database, or a half-built store
+    if problem:
+        raise StudyError(f"--tracking-uri {shown}: {problem}")
 
 
 def sqlite_fix(error: sqlite3.Error) -> str:
