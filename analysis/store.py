@@ -16,6 +16,7 @@ from mlflow.entities import Run, ViewType
 from mlflow.tracking import MlflowClient
 
 from study import tracking
+from study.redact import client_uri
 from study.sqlite_store import store_problem
 
 INDEX_DIGITS = 4  # "@12" is an index; "@42264324" is a run-id prefix
@@ -43,7 +44,7 @@ def resolve_tracking_uri(where: str | os.PathLike | None = None) -> str:
 
 def client_for(where: str | os.PathLike | None = None) -> MlflowClient:
     """An ``MlflowClient`` bound to the resolved store (never changes the global tracking URI)."""
-    return MlflowClient(tracking_uri=resolve_tracking_uri(where))
+    return MlflowClient(tracking_uri=client_uri(resolve_tracking_uri(where)))  # credentials in the env
 
 
 def study_names(client: MlflowClient) -> list[str]:

@@ -36,7 +36,7 @@ from typing import Any
 
 from ips.config_coercion import ConfigError, parse_assignment
 from search_spaces import PROFILE_NAMES, STUDIES, StudySpec
-from study.invocation import check_storage, resume_command
+from study.invocation import check_storage, command_line, resume_command
 from study.launch import (
     DEFAULT_GPUS_PER_TRIAL,
     EXIT_INTERRUPTED,
@@ -46,7 +46,7 @@ from study.launch import (
     launch,
 )
 from study.plan import Plan, StudyError, check_scheduler, get_study, plan_study
-from study.redact import redact_argv, remember
+from study.redact import remember
 from study.tracking import resolve_tracking_uri
 
 DEFAULT_STORAGE = Path("runs") / "ray"
@@ -278,7 +278,7 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, StudySpec] = S
         preflight.check_gpus(args.gpus_per_trial, args.address)
         created = preflight.outermost_missing(experiment_dir)  # removed again if Ray refuses
         # Held until this process ends, however it ends; the first file this command writes.
-        lock.acquire(experiment_dir, " ".join(["python -m study.run", *redact_argv(argv)]))
+        lock.acquire(experiment_dir, command_line(argv))
     except StudyError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

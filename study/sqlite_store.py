@@ -27,6 +27,7 @@ from pathlib import Path
 
 from study import tracking
 
+SQLITE_HEADER = b"SQLite format 3\x00"
 VERSION_TABLE = "alembic_version"  # MLflow's schema version (Alembic's bookkeeping)
 BUILDING_SUFFIX = ".building-"  # .<name>.building-XXXX: a store being built
 
@@ -70,10 +71,13 @@ def store_problem(database: Path) -> str | None:
     """Why MLflow must not open the SQLite file ``database`` (None if it may; see the module)."""
     if not database.is_file() or database.stat().st_size == 0:
         return None
+    with open(database, "rb") as file:
+        if file.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            return f"{database} is not an SQLite database; give the MLflow store's file"
     try:
         tables, version, runs = read_schema(database)
-    except sqlite3.Error:
-        return None  # not readable as SQLite: study.preflight's integrity checks say why
+    except sqlite3.Error as error:
+        return f"{database} cannot be read as an SQLite database ({error}); restore it from a backup"
     if not tables:
         return None
     expected, latest = mlflow_schema()

@@ -98,3 +98,23 @@ def test_a_real_study_against_a_real_server_prints_and_writes_no_secret(tmp_path
         assert files_holding(storage, SECRET) == []
         experiment = MlflowClient(server.uri).get_experiment_by_name("tiny_one")
         assert len(MlflowClient(server.uri).search_runs([experiment.experiment_id])) == 2  # parent, trial
+
+
+def test_printed_commands_are_shell_quoted_for_a_storage_path_with_spaces(tmp_path):
+    import shlex
+
+    from study.mlflow_store import ui_command
+
+    storage = tmp_path / "my runs" / "it's here"
+    uri = f"sqlite:///{tmp_path / 'my store' / 'mlflow.db'}"
+    argv = [*STUDY, "--set", "data.noise=lines", "--tracking-uri", f"https://alice:{SECRET}@host/x y"]
+    command = resume_command(argv[:-2], storage, uri)
+    words = shlex.split(command)
+    assert words[:3] == ["python", "-m", "study.run"] and words[3:] == [
+        *STUDY, "--set", "data.noise=lines", "--storage", str(storage), "--tracking-uri", uri, "--resume",
+    ]  # fmt: skip
+    assert shlex.split(resume_command(argv, storage, argv[-1]))[-5:] == [
+        "--tracking-uri", "https://alice:***@host/x y", "--storage", str(storage), "--resume",
+    ]  # fmt: skip
+    assert shlex.split(ui_command(uri))[:3] == ["mlflow", "ui", "--backend-store-uri"]
+    assert shlex.split(ui_command(uri))[3] == uri
