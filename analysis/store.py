@@ -16,7 +16,7 @@ from mlflow.entities import Run, ViewType
 from mlflow.tracking import MlflowClient
 
 from study import tracking
-from study.redact import client_uri
+from study.redact import client_uri, redact_uri
 from study.sqlite_store import store_problem
 
 INDEX_DIGITS = 4  # "@12" is an index; "@42264324" is a run-id prefix
@@ -39,6 +39,10 @@ def resolve_tracking_uri(where: str | os.PathLike | None = None) -> str:
     problem = store_problem(database) if database is not None else None
     if problem:  # MLflow would change the file: a report never does
         raise StoreError(problem)
+    if uri.startswith(("http://", "https://")):
+        problem = tracking.server_problem(uri)  # MLflow would retry an unreachable server for minutes
+        if problem:
+            raise StoreError(f"{redact_uri(uri)}: {problem}")
     return uri
 
 

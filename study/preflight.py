@@ -10,6 +10,7 @@ starts and before anything is written: each raises ``StudyError`` naming the pro
 - ``check_trial_configs``: what a trial would find only once it runs: its tasks are its dataset's, its
   ``data.mnist_path`` holds MNIST;
 - ``check_ray_temp_dir``: the socket paths of a local Ray instance fit the Unix limit;
+- ``check_ray_address``: a ``--address`` answers;
 - ``check_gpus``: a GPU share is asked for only where this machine has a GPU.
 
 Nothing here creates a file that stays: a writability probe makes and removes an empty folder.
@@ -17,22 +18,19 @@ Nothing here creates a file that stays: a writability probe makes and removes an
 
 from __future__ import annotations
 
-import base64
 import importlib.util
-import json
 import os
+import socket
 import sqlite3
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from study import tracking
 from study.plan import Plan, StudyError
 from study.redact import redact_uri
 from study.sqlite_store import store_problem
 
-SERVER_TIMEOUT_S = 5.0
 SQLITE_HEADER = b"SQLite format 3\x00"
 FULL_CHECK_BYTES = 256 * 2**20  # a larger store gets only its schema read: a full check takes minutes
 DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
@@ -51,10 +49,10 @@ DATABASE_DRIVERS = {
     "mssql+pyodbc": ("pyodbc", "pyodbc"),
     "mssql+pymssql": ("pymssql", "pymssql"),
 }
-MLFLOW_PROBE = "/api/2.0/mlflow/experiments/search?max_results=1"  # any MLflow server answers it
 # Ray's longest socket path: <temp>/ray/session_<date, 26>_<pid>/sockets/plasma_store[.N]; Linux's limit.
 RAY_SOCKET_SUFFIX = len("/ray/session_") + 26 + len("_") + 7 + len("/sockets/plasma_store") + 2
 UNIX_SOCKET_PATH_LIMIT = 107
+RAY_TIMEOUT_S = 5.0  # a cluster address that does not answer by then is reported, not waited for
 
 
 def nearest_existing(path: Path) -> Path:
@@ -172,47 +170,9 @@ def check_database_driver(uri: str, shown: str) -> None:
 
 
 def check_server(uri: str, shown: str) -> None:
-    parts = urlsplit(uri)
-    if not parts.hostname:
-        raise StudyError(f"--tracking-uri {shown}: no host; write it as http://HOST:PORT")
-    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-    probe = parts._replace(netloc=netloc, path=parts.path.rstrip("/"), query="").geturl() + MLFLOW_PROBE
-    request = urllib.request.Request(probe)
-    user = parts.username or os.environ.get("MLFLOW_TRACKING_USERNAME")
-    password = parts.password or os.environ.get("MLFLOW_TRACKING_PASSWORD")
-    if user and password:
-        token = base64.b64encode(f"{user}:{password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    elif os.environ.get("MLFLOW_TRACKING_TOKEN"):
-        request.add_header("Authorization", f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}")
-    try:
-        with urllib.request.urlopen(request, timeout=SERVER_TIMEOUT_S) as response:
-            answer = json.loads(response.read(2**20).decode())
-    except urllib.error.HTTPError as error:
-        if error.code in (401, 403):
-            raise StudyError(
-                f"--tracking-uri {shown}: the server refused the credentials (HTTP {error.code}); set "
-                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)"
-            ) from error
-        raise not_mlflow(shown, f"HTTP {error.code} to {MLFLOW_PROBE.split('?')[0]}") from error
-    except (ValueError, UnicodeDecodeError) as error:
-        raise not_mlflow(shown, "its answer is not MLflow's JSON") from error
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise StudyError(
-            f"--tracking-uri {shown}: no MLflow server answered within {SERVER_TIMEOUT_S:g} s ({reason}); "
-            "start it (mlflow server --host 127.0.0.1 --port 5000 ...) or give another URI"
-        ) from error
-
-    if not isinstance(answer, dict):
-        raise not_mlflow(shown, "its answer is not MLflow's JSON")
-
-
-def not_mlflow(shown: str, why: str) -> StudyError:
-    return StudyError(
-        f"--tracking-uri {shown}: a server answered but it is not an MLflow tracking server ({why}); give "
-        "the address of `mlflow server` (with its path prefix, if it is behind a proxy)"
-    )
+    problem = tracking.server_problem(uri)  # the one probe, shared with analysis
+    if problem:
+        raise StudyError(f"--tracking-uri {shown}: {problem}")
 
 
 # ------------------------------------------------------------------------------- data and hardware
@@ -268,6 +228,28 @@ def check_ray_temp_dir() -> None:
             f"{UNIX_SOCKET_PATH_LIMIT}-byte limit of a Unix socket; set RAY_TMPDIR to a folder of at most "
             f"{UNIX_SOCKET_PATH_LIMIT - RAY_SOCKET_SUFFIX} characters (e.g. RAY_TMPDIR=/tmp)"
         )
+
+
+def check_ray_address(address: str | None) -> None:
+    """A cluster address (``HOST:PORT``, ``ray://HOST:PORT``) answers within ``RAY_TIMEOUT_S`` (Ray
+    itself would wait for minutes without a word); ``auto`` is left to Ray, which finds it or says so."""
+    if not address or address in ("auto", "local"):
+        return
+    parts = urlsplit(address if "://" in address else f"ray://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or not port:
+        raise StudyError(f"--address {address}: write it as HOST:PORT (e.g. 127.0.0.1:6379), or auto")
+    try:
+        socket.create_connection((host, port), timeout=RAY_TIMEOUT_S).close()
+    except OSError as error:
+        raise StudyError(
+            f"--address {address}: no Ray cluster answered within {RAY_TIMEOUT_S:g} s ({error}); start it "
+            "(ray start --head) or give the head node's address (ray status shows it), or leave --address "
+            "out to run on this machine"
+        ) from error
 
 
 def visible_gpus() -> int:

@@ -275,6 +275,7 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, StudySpec] = S
         preflight.check_trial_configs(plan)
         if not args.address:
             preflight.check_ray_temp_dir()
+        preflight.check_ray_address(args.address)
         preflight.check_gpus(args.gpus_per_trial, args.address)
         created = preflight.outermost_missing(experiment_dir)  # removed again if Ray refuses
         # Held until this process ends, however it ends; the first file this command writes.

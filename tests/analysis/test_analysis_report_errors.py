@@ -1,6 +1,7 @@
 """``python -m analysis.report`` on bad input prints one ``error:`` line and exits 2, never a traceback:
 a trials.csv that is not text or empty, a store file that is not SQLite, an ``--out`` that is a file, a
-server that is not MLflow (its credentials never shown)."""
+server that is not MLflow (its credentials never shown), or one that does not answer (within seconds,
+not MLflow's minutes of retries)."""
 
 from __future__ import annotations
 
@@ -67,4 +68,17 @@ def test_a_server_that_is_not_mlflow_gives_an_error_line_without_its_password(tm
     finally:
         server.shutdown()
         server.server_close()
-    assert "could not be read" in error and SECRET not in error and "alice:***@" in error
+    assert "not an MLflow tracking server" in error and SECRET not in error and "alice:***@" in error
+
+
+def test_an_unreachable_server_gives_an_error_line_within_seconds(tmp_path, capsys):
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once closed
+    started = time.monotonic()
+    error = error_line(capsys, ["patch_size_low_data", "--tracking-uri", f"http://127.0.0.1:{port}"])
+    assert time.monotonic() - started < 30, "it waited for MLflow's retries"
+    assert "no MLflow server answered" in error and "mlflow server" in error

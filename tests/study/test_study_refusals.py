@@ -141,3 +141,23 @@ def test_a_set_of_a_field_the_study_varies_is_refused(capsys, in_tmp, study, fie
 def test_retries_with_resume_are_refused(capsys, in_tmp):
     error = refused(capsys, [*STUDY, "--resume", "--retries", "2"], in_tmp)
     assert "--retries 2 with --resume" in error and "leave --retries out" in error
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # free once closed: nothing listens there
+
+
+def test_a_ray_address_where_no_cluster_answers_is_refused_at_once(capsys, in_tmp):
+    import time
+
+    started = time.monotonic()
+    for address in (f"127.0.0.1:{closed_port()}", f"ray://127.0.0.1:{closed_port()}"):
+        error = refused(capsys, [*STUDY, "--address", address], in_tmp)
+        assert "no Ray cluster answered" in error and "ray start --head" in error
+    assert time.monotonic() - started < 30, "the refusal waited"
+    error = refused(capsys, [*STUDY, "--address", "head-node"], in_tmp)
+    assert "HOST:PORT" in error
