@@ -50,6 +50,7 @@ from study.redact import remember
 from study.tracking import resolve_tracking_uri
 
 DEFAULT_STORAGE = Path("runs") / "ray"
+MAX_SEEDS = 100  # a study's statistics need 3 to 10; far more is a typo (and a plan of millions of trials)
 MIN_CPUS_PER_TRIAL = 0.01  # Ray counts resources in steps of 0.0001; less than this is a typo
 # The flags that reach ``LaunchOptions`` as given (checked by ``check_resources``).
 LAUNCH_FLAGS = (
@@ -173,6 +174,8 @@ def check_resources(args: argparse.Namespace) -> None:
     gpus = args.gpus_per_trial
     if gpus is not None and not is_auto(gpus) and not (math.isfinite(gpus) and gpus >= 0):
         raise StudyError(f"--gpus-per-trial {args.gpus_per_trial}: give a share >= 0 (e.g. 0.25)")
+    if args.seeds is not None and args.seeds > MAX_SEEDS:
+        raise StudyError(f"--seeds {args.seeds}: give at most {MAX_SEEDS} (3 to 10 decide a finding)")
     if args.max_concurrent is not None and args.max_concurrent < 1:
         raise StudyError(f"--max-concurrent {args.max_concurrent}: give at least 1")
     if args.retries is not None and args.resume:

@@ -161,3 +161,15 @@ def test_a_ray_address_where_no_cluster_answers_is_refused_at_once(capsys, in_tm
     assert time.monotonic() - started < 30, "the refusal waited"
     error = refused(capsys, [*STUDY, "--address", "head-node"], in_tmp)
     assert "HOST:PORT" in error
+
+
+def test_a_dry_run_with_a_huge_seed_or_noise_count_answers_within_seconds(capsys, in_tmp):
+    import time
+
+    error = refused(capsys, [*STUDY, "--dry-run", "--seeds", "100000"], in_tmp)
+    assert "--seeds 100000" in error and "at most" in error
+    started = time.monotonic()
+    argv = ["patch_size_low_data", "--profile", "smoke", "--dry-run", "--set", "data.noise_count=100000000"]
+    assert run.main(argv) == 0
+    assert "nothing was started" in capsys.readouterr().out
+    assert time.monotonic() - started < 20, "the dry run rendered the canvas"
