@@ -76,13 +76,23 @@ def start_ray(address: str | None) -> None:
     environment is set before ``import ray`` in ``launch``)."""
     import ray
 
-    if address:
-        ray.init(address=address, logging_level=logging.ERROR)
-    else:
-        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.ERROR)
-    # After ray.init, whose own SIGTERM handler would abort the driver without a word.
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, sigterm_as_sigint)
+    main_thread = threading.current_thread() is threading.main_thread()
+    # The local instance's processes start with SIGTERM blocked (as Ray blocks SIGINT in them): a
+    # SIGTERM to the whole process group (docker stop, a job's kill) then stops only this driver,
+    # which stops the trials, closes their runs and shuts Ray down itself; without the block, Ray's
+    # GCS died at once and the driver waited 60 s for it, leaving every run RUNNING.
+    blocked = {signal.SIGTERM} if main_thread and not address else set()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        if address:
+            ray.init(address=address, logging_level=logging.ERROR)
+        else:
+            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.ERROR)
+        # After ray.init, whose own SIGTERM handler would abort the driver without a word.
+        if main_thread:
+            signal.signal(signal.SIGTERM, sigterm_as_sigint)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def record_ray_processes(experiment_dir: Path) -> None:
