@@ -21,6 +21,9 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+from mlflow.exceptions import MlflowException
+
 from analysis import findings, paper_plots, plots, published, trials_csv
 from analysis.compare import compare_cells, compare_frame, comparison_markdown, setting_differences
 from analysis.epoch_values import SUMMARIES
@@ -29,6 +32,7 @@ from analysis.plots import independent_fields
 from analysis.runs import LoggedStudy, load_study
 from analysis.store import StoreError, client_for, invocations
 from analysis.tables import StudyTable, build_table
+from study.redact import redact_uri
 
 DEFAULT_OUT = Path("outputs") / "report"
 
@@ -165,19 +169,35 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def read_trials_csv(path: Path):
+    """``trials_csv.read``, a file that is not text or not CSV refused like one without the columns."""
+    try:
+        return trials_csv.read(path)
+    except (UnicodeDecodeError, pd.errors.EmptyDataError, pd.errors.ParserError) as error:
+        message = f"{path}: not a trials.csv ({error}); give the file a report wrote"
+        raise trials_csv.NotTrialsCsv(message) from error
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if not args.study and not args.compare and not args.from_csv:
         parser().error("give a study (e.g. patch_size_low_data), --compare A B or --from-csv FILE")
     try:
         if args.from_csv:
-            output = write_report(trials_csv.read(args.from_csv), args.out, args.summary, from_store=False)
+            output = write_report(read_trials_csv(args.from_csv), args.out, args.summary, from_store=False)
         elif args.compare:
             output = run_compare(args.study, args.compare, args.tracking_uri, args.out, args.summary)
         else:
             output = run_study(args.study, args.tracking_uri, args.out, args.summary)
     except (StoreError, FileNotFoundError, trials_csv.NotTrialsCsv) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except MlflowException as error:
+        where = redact_uri(args.tracking_uri or "the default store")
+        print(f"error: the MLflow store {where} could not be read: {error.message}", file=sys.stderr)
+        return 2
+    except OSError as error:  # --out: a file, or a folder that cannot be written
+        print(f"error: {error.filename or args.out}: {error.strerror or error}", file=sys.stderr)
         return 2
     print(output)
     return 0

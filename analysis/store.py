@@ -16,6 +16,8 @@ from mlflow.entities import Run, ViewType
 from mlflow.tracking import MlflowClient
 
 from study import tracking
+from study.redact import client_uri, redact_uri
+from study.sqlite_store import store_problem
 
 INDEX_DIGITS = 4  # "@12" is an index; "@42264324" is a run-id prefix
 
@@ -27,16 +29,26 @@ class StoreError(ValueError):
 def resolve_tracking_uri(where: str | os.PathLike | None = None) -> str:
     """A tracking URI to read from a URI, a path to a SQLite file, or nothing (``$MLFLOW_TRACKING_URI``
     if set, else ``./mlflow.db``): ``study.tracking.resolve_tracking_uri(..., reading=True)``, the one
-    resolver; a store that does not exist raises ``StoreError``."""
+    resolver; a store that does not exist, or a SQLite file that MLflow would change (another program's
+    database, a half-built store: ``study.sqlite_store``), raises ``StoreError``."""
     try:
-        return tracking.resolve_tracking_uri(where, reading=True)
+        uri = tracking.resolve_tracking_uri(where, reading=True)
     except tracking.StoreNotFound as error:
         raise StoreError(str(error)) from None
+    database = tracking.sqlite_path(uri)
+    problem = store_problem(database) if database is not None else None
+    if problem:  # MLflow would change the file: a report never does
+        raise StoreError(problem)
+    if uri.startswith(("http://", "https://")):
+        problem = tracking.server_problem(uri)  # MLflow would retry an unreachable server for minutes
+        if problem:
+            raise StoreError(f"{redact_uri(uri)}: {problem}")
+    return uri
 
 
 def client_for(where: str | os.PathLike | None = None) -> MlflowClient:
     """An ``MlflowClient`` bound to the resolved store (never changes the global tracking URI)."""
-    return MlflowClient(tracking_uri=resolve_tracking_uri(where))
+    return MlflowClient(tracking_uri=client_uri(resolve_tracking_uri(where)))  # credentials in the env
 
 
 def study_names(client: MlflowClient) -> list[str]:

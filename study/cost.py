@@ -125,10 +125,21 @@ class TrialCost:
     cpu_seconds: float  # on one core, from the measured per-patch costs
 
 
+# A canvas past these is not rendered to measure its blank share (rendering would take minutes; the
+# paper's largest is 3000 x 3000 pixels with 800 curves): its cost is estimated with none blank.
+MAX_MEASURED_NOISE_CURVES = 20_000
+MAX_MEASURED_PIXELS = 10_000 * 10_000
+
+
 @cache
 def _blank_fraction(data, size: int, stride: int) -> float:
     if data.name != "megapixel_mnist":
         return 0.0
+    if (
+        data.noise_count > MAX_MEASURED_NOISE_CURVES
+        or data.canvas_height * data.canvas_width > MAX_MEASURED_PIXELS
+    ):
+        return 0.0  # an upper bound of the cost, at once
     # the shipped digits (no file to read) and data seed 0 (any seed draws the same geometry)
     data = dataclasses.replace(data, mnist_path=None, data_seed=0)
     image, _ = MegapixelMNIST(data, "train")[0]  # [1, H, W]

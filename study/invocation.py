@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,17 +35,23 @@ def plan_fingerprint(plan: Plan) -> str:
     return hashlib.sha1(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def command_line(argv: Sequence[str]) -> str:
+    """``python -m study.run ARGS`` as a shell would need it (every word quoted where it must be), a
+    secret of a URI shown as ``***``."""
+    return "python -m study.run " + shlex.join(redact_argv(argv))
+
+
 def resume_command(argv: Sequence[str], storage: Path, tracking_uri: str) -> str:
-    """The same command with --resume (and the storage and store it used, spelled out); a password in
-    the tracking URI is shown as ``***``."""
-    words = ["python -m study.run", *redact_argv(argv)]
+    """The same command with --resume (and the storage and store it used, spelled out), ready to paste
+    into a shell; a password in the tracking URI is shown as ``***``."""
+    words = list(argv)
     if "--storage" not in argv:
         words += ["--storage", str(storage)]
     if "--tracking-uri" not in argv:
-        words += ["--tracking-uri", redact_uri(tracking_uri)]
+        words += ["--tracking-uri", tracking_uri]
     if "--resume" not in argv:
         words.append("--resume")
-    return " ".join(words)
+    return command_line(words)
 
 
 def check_storage(
@@ -107,7 +114,7 @@ def write_invocation(experiment_dir: Path, plan: Plan, tracking_uri: str, argv: 
         "seeds": list(plan.seeds),
         "tracking_uri": redact_uri(tracking_uri),  # a password stays in memory only
         "fingerprint": plan_fingerprint(plan),
-        "command": " ".join(["python -m study.run", *redact_argv(argv)]),
+        "command": command_line(argv),
     }
     partial = experiment_dir / (INVOCATION_FILE + ".partial")  # never a torn study.json
     partial.write_text(json.dumps(record, indent=2) + "\n")

@@ -20,8 +20,9 @@ from typing import Any
 
 from study import tracking
 from study.gpu_packing import AutoResources, card_memory_mb, is_auto
+from study.lock import mark_environment
 from study.plan import Plan, StudyError
-from study.redact import redact_uri
+from study.redact import client_uri, redact_uri
 
 CHECKPOINTS_TO_KEEP = 2
 TUNER_STATE_FILE = "tuner.pkl"  # written by Tuner(); Ray's trials are listed only from:
@@ -62,8 +63,10 @@ def quiet_libraries() -> None:
     """Keep Ray's, MLflow's and Optuna's chatter out of the user's terminal (study.progress speaks):
     Ray Tune's legacy reporter is silent at verbose=0 (the new one prints a config table and a
     TensorBoard hint whatever the verbosity); Ray's driver log (token set-up, "Started a local Ray
-    instance") and MLflow's table creation only at WARNING and above. Trials' errors still show."""
+    instance") and MLflow's table creation only at WARNING and above; MLflow's "View run ... at: <uri>"
+    lines never (they would print a URI's secret query parameter). Trials' errors still show."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
@@ -73,13 +76,23 @@ def start_ray(address: str | None) -> None:
     environment is set before ``import ray`` in ``launch``)."""
     import ray
 
-    if address:
-        ray.init(address=address, logging_level=logging.ERROR)
-    else:
-        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.ERROR)
-    # After ray.init, whose own SIGTERM handler would abort the driver without a word.
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, sigterm_as_sigint)
+    main_thread = threading.current_thread() is threading.main_thread()
+    # The local instance's processes start with SIGTERM blocked (as Ray blocks SIGINT in them): a
+    # SIGTERM to the whole process group (docker stop, a job's kill) then stops only this driver,
+    # which stops the trials, closes their runs and shuts Ray down itself; without the block, Ray's
+    # GCS died at once and the driver waited 60 s for it, leaving every run RUNNING.
+    blocked = {signal.SIGTERM} if main_thread and not address else set()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        if address:
+            ray.init(address=address, logging_level=logging.ERROR)
+        else:
+            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.ERROR)
+        # After ray.init, whose own SIGTERM handler would abort the driver without a word.
+        if main_thread:
+            signal.signal(signal.SIGTERM, sigterm_as_sigint)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def record_ray_processes(experiment_dir: Path) -> None:
@@ -252,6 +265,7 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
     quiet_libraries()
     if not options.address:
         os.environ.update(LOOPBACK_ONLY_ENV)
+        mark_environment(experiment_dir)  # the local Ray instance's processes: this study's (study.lock)
     import ray
     from mlflow import MlflowClient
     from ray import tune
@@ -261,6 +275,7 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
     from study import mlflow_ui
     from study.dry_run import plan_seconds
     from study.invocation import write_invocation
+    from study.sqlite_store import ensure_store
     from study.trainable import train_trial
 
     start_ray(options.address)
@@ -274,7 +289,8 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
             return EXIT_USAGE
         if not options.resume:  # Ray accepted the resources: from now on only --resume continues
             write_invocation(experiment_dir, plan, tracking_uri, options.command)
-        client = MlflowClient(tracking_uri)
+        ensure_store(tracking_uri)  # a new SQLite store built whole, before MLflow opens it
+        client = MlflowClient(client_uri(tracking_uri))
         experiment_id, parent_id = store.open_parent_run(client, plan, tracking_uri, experiment_dir)
         trainable = tune.with_resources(train_trial, resources)
         typical = resources.typical(plan) if isinstance(resources, AutoResources) else resources

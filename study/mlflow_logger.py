@@ -43,7 +43,7 @@ from study import mlflow_store as store
 from study import tracking
 from study.plan import point_label
 from study.ray_config import LABELS_KEY, NODE_ID_KEY, PROVENANCE_KEY, TrialConfigs, trial_overrides
-from study.redact import redact_uri, unredact
+from study.redact import client_uri, redact_uri
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class MLflowTrialLogger(Callback):
     @property
     def client(self) -> MlflowClient:
         if self._client is None:
-            self._client = MlflowClient(unredact(self.tracking_uri))
+            self._client = MlflowClient(client_uri(self.tracking_uri))
         return self._client
 
     def known_runs(self) -> dict[str, str]:

@@ -15,6 +15,7 @@ This module holds the operations the driver needs on top of those names, all on 
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -53,7 +54,7 @@ def ui_command(uri: str) -> str:
     """The command that opens the MLflow UI on this store, on 127.0.0.1 only."""
     if uri.startswith(("http://", "https://")):
         return f"open {uri} in a browser (an MLflow server)"
-    return f"mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000"  # SQLite or a database
+    return f"mlflow ui --backend-store-uri {shlex.quote(uri)} --host 127.0.0.1 --port 5000"  # SQLite, a DB
 
 
 def ensure_experiment(client: MlflowClient, name: str, uri: str) -> str:

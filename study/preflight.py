@@ -3,9 +3,14 @@ starts and before anything is written: each raises ``StudyError`` naming the pro
 
 - ``check_storage_folder``: ``--storage`` is (or can become) a folder this user can write in;
 - ``check_tracking_uri``: the MLflow store can be used: a SQLite file that is a sound database in a
-  writable folder, or a server that answers within a few seconds (MLflow itself would retry for
-  minutes); a plain folder or an unknown scheme is refused;
+  writable folder, a server that answers MLflow's API within a few seconds (MLflow itself would retry
+  for minutes), or a database server whose Python driver is installed; a plain folder or an unknown
+  scheme is refused;
 - ``check_data_roots``: every dataset folder of the plan holds its data (the dataset's own check);
+- ``check_trial_configs``: what a trial would find only once it runs: its tasks are its dataset's, its
+  ``data.mnist_path`` holds MNIST;
+- ``check_ray_temp_dir``: the socket paths of a local Ray instance fit the Unix limit;
+- ``check_ray_address``: a ``--address`` answers;
 - ``check_gpus``: a GPU share is asked for only where this machine has a GPU.
 
 Nothing here creates a file that stays: a writability probe makes and removes an empty folder.
@@ -13,24 +18,41 @@ Nothing here creates a file that stays: a writability probe makes and removes an
 
 from __future__ import annotations
 
-import base64
+import importlib.util
 import os
+import socket
 import sqlite3
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from study import tracking
 from study.plan import Plan, StudyError
 from study.redact import redact_uri
+from study.sqlite_store import store_problem
 
-SERVER_TIMEOUT_S = 5.0
 SQLITE_HEADER = b"SQLite format 3\x00"
 FULL_CHECK_BYTES = 256 * 2**20  # a larger store gets only its schema read: a full check takes minutes
 DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")
 SERVER_SCHEMES = ("http", "https")
 OTHER_SCHEMES = ("databricks",)  # MLflow's own URIs: checked by MLflow
+# SQLAlchemy's driver of a database URI (scheme or scheme+driver) -> (module, the package to install).
+DATABASE_DRIVERS = {
+    "postgresql": ("psycopg2", "psycopg2-binary"),
+    "postgresql+psycopg2": ("psycopg2", "psycopg2-binary"),
+    "postgresql+psycopg": ("psycopg", "psycopg[binary]"),
+    "postgresql+pg8000": ("pg8000", "pg8000"),
+    "mysql": ("MySQLdb", "mysqlclient"),
+    "mysql+mysqldb": ("MySQLdb", "mysqlclient"),
+    "mysql+pymysql": ("pymysql", "pymysql"),
+    "mssql": ("pyodbc", "pyodbc"),
+    "mssql+pyodbc": ("pyodbc", "pyodbc"),
+    "mssql+pymssql": ("pymssql", "pymssql"),
+}
+# Ray's longest socket path: <temp>/ray/session_<date, 26>_<pid>/sockets/plasma_store[.N]; Linux's limit.
+RAY_SOCKET_SUFFIX = len("/ray/session_") + 26 + len("_") + 7 + len("/sockets/plasma_store") + 2
+UNIX_SOCKET_PATH_LIMIT = 107
+RAY_TIMEOUT_S = 5.0  # a cluster address that does not answer by then is reported, not waited for
 
 
 def nearest_existing(path: Path) -> Path:
@@ -70,8 +92,10 @@ def check_tracking_uri(uri: str) -> None:
         check_sqlite(uri, shown)
     elif scheme in SERVER_SCHEMES:
         check_server(uri, shown)
-    elif scheme in DATABASE_SCHEMES + OTHER_SCHEMES:
-        return  # a database server: MLflow connects to it (no quick probe without its driver)
+    elif scheme in DATABASE_SCHEMES:
+        check_database_driver(uri, shown)  # MLflow connects to it (no quick probe without its driver)
+    elif scheme in OTHER_SCHEMES:
+        return
     else:
         known = ", ".join(f"{name}://" for name in ("sqlite", *SERVER_SCHEMES, *DATABASE_SCHEMES))
         raise StudyError(
@@ -124,6 +148,9 @@ def check_sqlite(uri: str, shown: str) -> None:
             f"--tracking-uri {shown}: {database} is corrupted ({verdict}); restore it from a backup, or "
             "move it away to start a new store"
         )
+    problem = store_problem(database)  # another program's database, or a half-built store
+    if problem:
+        raise StudyError(f"--tracking-uri {shown}: {problem}")
 
 
 def sqlite_fix(error: sqlite3.Error) -> str:
@@ -132,36 +159,20 @@ def sqlite_fix(error: sqlite3.Error) -> str:
     return "restore it from a backup, or move it away to start a new store"
 
 
-def check_server(uri: str, shown: str) -> None:
-    parts = urlsplit(uri)
-    if not parts.hostname:
-        raise StudyError(f"--tracking-uri {shown}: no host; write it as http://HOST:PORT")
-    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-    health = parts._replace(netloc=netloc, path=parts.path.rstrip("/") + "/health", query="").geturl()
-    request = urllib.request.Request(health)
-    user = parts.username or os.environ.get("MLFLOW_TRACKING_USERNAME")
-    password = parts.password or os.environ.get("MLFLOW_TRACKING_PASSWORD")
-    if user and password:
-        token = base64.b64encode(f"{user}:{password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    elif os.environ.get("MLFLOW_TRACKING_TOKEN"):
-        request.add_header("Authorization", f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}")
-    try:
-        with urllib.request.urlopen(request, timeout=SERVER_TIMEOUT_S):
-            return
-    except urllib.error.HTTPError as error:
-        if error.code in (401, 403):
-            raise StudyError(
-                f"--tracking-uri {shown}: the server refused the credentials (HTTP {error.code}); set "
-                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)"
-            ) from error
-        return  # it answered: an MLflow server behind a proxy may not serve /health
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
+def check_database_driver(uri: str, shown: str) -> None:
+    dialect = urlsplit(uri).scheme.lower()
+    module, package = DATABASE_DRIVERS.get(dialect, (None, None))
+    if module is not None and importlib.util.find_spec(module) is None:
         raise StudyError(
-            f"--tracking-uri {shown}: no MLflow server answered within {SERVER_TIMEOUT_S:g} s ({reason}); "
-            "start it (mlflow server --host 127.0.0.1 --port 5000 ...) or give another URI"
-        ) from error
+            f"--tracking-uri {shown}: its database driver {module} is not installed; install it "
+            f"(pip install {package}) or give another store"
+        )
+
+
+def check_server(uri: str, shown: str) -> None:
+    problem = tracking.server_problem(uri)  # the one probe, shared with analysis
+    if problem:
+        raise StudyError(f"--tracking-uri {shown}: {problem}")
 
 
 # ------------------------------------------------------------------------------- data and hardware
@@ -180,6 +191,65 @@ def check_data_roots(plan: Plan) -> None:
             check_layout(Path(root))
         except (OSError, ValueError) as error:
             raise StudyError(f"{error}\nGive the dataset's folder with --data-root DIR.") from error
+
+
+def check_trial_configs(plan: Plan) -> None:
+    """Every trial's tasks are its dataset's (a renamed task has no labels), and an ``mnist_path``
+    holds the MNIST files (the dataset's own loader reads them)."""
+    configs = [plan.base, *(trial.config for trial in plan.trials)]
+    for config in {id(config.tasks): config for config in configs}.values():
+        known = type(config.data).default_tasks
+        for task in config.tasks:
+            if task not in known:
+                names = ", ".join(f"{t.name} ({t.kind}, {t.classes} classes)" for t in known)
+                raise StudyError(
+                    f"task {task.name!r} ({task.kind}, {task.classes} classes) is not a task of dataset "
+                    f"{config.data.name}; give some of its tasks: {names}"
+                )
+    paths = {getattr(config.data, "mnist_path", None) for config in configs} - {None}
+    if not paths:
+        return
+    from ips.data.mnist_digits import load_digit_pools
+
+    for path in sorted(paths):
+        try:
+            load_digit_pools(path)
+        except (OSError, ValueError) as error:
+            raise StudyError(f"data.mnist_path: {error}") from error
+
+
+def check_ray_temp_dir() -> None:
+    """The local Ray instance's socket paths (under ``RAY_TMPDIR``, else ``TMPDIR``) fit the limit."""
+    name = "RAY_TMPDIR" if "RAY_TMPDIR" in os.environ else "TMPDIR"
+    temp = os.environ.get(name, "/tmp")
+    if len(temp.encode()) + RAY_SOCKET_SUFFIX > UNIX_SOCKET_PATH_LIMIT:
+        raise StudyError(
+            f"{name} {temp} is too long for Ray: its socket paths under it would pass the "
+            f"{UNIX_SOCKET_PATH_LIMIT}-byte limit of a Unix socket; set RAY_TMPDIR to a folder of at most "
+            f"{UNIX_SOCKET_PATH_LIMIT - RAY_SOCKET_SUFFIX} characters (e.g. RAY_TMPDIR=/tmp)"
+        )
+
+
+def check_ray_address(address: str | None) -> None:
+    """A cluster address (``HOST:PORT``, ``ray://HOST:PORT``) answers within ``RAY_TIMEOUT_S`` (Ray
+    itself would wait for minutes without a word); ``auto`` is left to Ray, which finds it or says so."""
+    if not address or address in ("auto", "local"):
+        return
+    parts = urlsplit(address if "://" in address else f"ray://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or not port:
+        raise StudyError(f"--address {address}: write it as HOST:PORT (e.g. 127.0.0.1:6379), or auto")
+    try:
+        socket.create_connection((host, port), timeout=RAY_TIMEOUT_S).close()
+    except OSError as error:
+        raise StudyError(
+            f"--address {address}: no Ray cluster answered within {RAY_TIMEOUT_S:g} s ({error}); start it "
+            "(ray start --head) or give the head node's address (ray status shows it), or leave --address "
+            "out to run on this machine"
+        ) from error
 
 
 def visible_gpus() -> int:

@@ -36,7 +36,7 @@ from typing import Any
 
 from ips.config_coercion import ConfigError, parse_assignment
 from search_spaces import PROFILE_NAMES, STUDIES, StudySpec
-from study.invocation import check_storage, resume_command
+from study.invocation import check_storage, command_line, resume_command
 from study.launch import (
     DEFAULT_GPUS_PER_TRIAL,
     EXIT_INTERRUPTED,
@@ -46,10 +46,12 @@ from study.launch import (
     launch,
 )
 from study.plan import Plan, StudyError, check_scheduler, get_study, plan_study
-from study.redact import redact_argv, remember
+from study.redact import remember
 from study.tracking import resolve_tracking_uri
 
 DEFAULT_STORAGE = Path("runs") / "ray"
+MAX_SEEDS = 100  # a study's statistics need 3 to 10; far more is a typo (and a plan of millions of trials)
+MIN_CPUS_PER_TRIAL = 0.01  # Ray counts resources in steps of 0.0001; less than this is a typo
 # The flags that reach ``LaunchOptions`` as given (checked by ``check_resources``).
 LAUNCH_FLAGS = (
     *("resume", "address", "cpus_per_trial", "gpus_per_trial"),
@@ -100,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--storage", help=f"folder for Ray's results and checkpoints (default ./{DEFAULT_STORAGE})"
     )
     parser.add_argument("--data-root", help="dataset folder, set as data.root of every trial (traffic signs)")
-    parser.add_argument("--retries", type=int, default=0, help="times a failed trial is retried (default 0)")
+    parser.add_argument("--retries", type=int, help="times a failed trial is retried (default 0)")
     parser.add_argument(
         "--scheduler",
         default="fifo",
@@ -118,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_sets(items: Sequence[str]) -> dict[str, Any]:
     """``["optimisation.epochs=5", "data.noise=lines"]`` -> dotted overrides (``ips``'s rule: values
-    read as JSON where they parse)."""
+    read as JSON where they parse); a seed and a number that is not finite are refused."""
     changes: dict[str, Any] = {}
     for item in items:
         try:
@@ -127,17 +129,34 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
             raise StudyError(
                 f"--set {item!r}: write it as KEY=VALUE, e.g. --set optimisation.epochs=5"
             ) from None
+        if key == "seed":
+            raise StudyError(f"--set {item}: every trial has its own seed; choose them with --seeds K")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise StudyError(f"--set {item}: give a finite number")
         changes[key] = value
     return changes
+
+
+def check_sets_not_varied(changes: Mapping[str, Any], plan: Plan) -> None:
+    """A ``--set`` of a field the study varies would be overridden by every trial: refused."""
+    for key in changes:
+        if key in plan.varied_fields:
+            raise StudyError(
+                f"--set {key}: study {plan.study.name!r} varies {key} (its trials set it); leave it out, "
+                f"or change another field (the varied ones: {', '.join(plan.varied_fields)})"
+            )
 
 
 def make_plan(args: argparse.Namespace, studies: Mapping[str, StudySpec]) -> Plan:
     """The validated plan of the command line; dataset folders made absolute (trials change cwd)."""
     study = get_study(args.study, studies)
-    changes = parse_sets(args.set)
+    sets = parse_sets(args.set)
+    changes = dict(sets)
     if args.data_root:
         changes["data.root"] = str(Path(args.data_root).expanduser().resolve())
-    return plan_study(study, args.profile, seeds=args.seeds, overrides=changes, absolute_data_root=True)
+    plan = plan_study(study, args.profile, seeds=args.seeds, overrides=changes, absolute_data_root=True)
+    check_sets_not_varied(sets, plan)
+    return plan
 
 
 def check_resources(args: argparse.Namespace) -> None:
@@ -147,13 +166,26 @@ def check_resources(args: argparse.Namespace) -> None:
         args.gpus_per_trial = parse_gpus_per_trial(str(args.gpus_per_trial))
     if not math.isfinite(args.cpus_per_trial) or args.cpus_per_trial <= 0:
         raise StudyError(f"--cpus-per-trial {args.cpus_per_trial}: give a positive number of cores")
+    if args.cpus_per_trial < MIN_CPUS_PER_TRIAL:
+        raise StudyError(
+            f"--cpus-per-trial {args.cpus_per_trial:g}: give at least {MIN_CPUS_PER_TRIAL:g} of a core "
+            "(e.g. 0.5 or 1)"
+        )
     gpus = args.gpus_per_trial
     if gpus is not None and not is_auto(gpus) and not (math.isfinite(gpus) and gpus >= 0):
         raise StudyError(f"--gpus-per-trial {args.gpus_per_trial}: give a share >= 0 (e.g. 0.25)")
+    if args.seeds is not None and args.seeds > MAX_SEEDS:
+        raise StudyError(f"--seeds {args.seeds}: give at most {MAX_SEEDS} (3 to 10 decide a finding)")
     if args.max_concurrent is not None and args.max_concurrent < 1:
         raise StudyError(f"--max-concurrent {args.max_concurrent}: give at least 1")
-    if args.retries < 0:
+    if args.retries is not None and args.resume:
+        raise StudyError(
+            f"--retries {args.retries} with --resume: a resumed study keeps the retries of the command "
+            "that started it; leave --retries out"
+        )
+    if args.retries is not None and args.retries < 0:
         raise StudyError(f"--retries {args.retries}: give 0 or more")
+    args.retries = args.retries or 0
     cores = os.cpu_count() or 1
     if not args.address and args.cpus_per_trial > cores:
         raise StudyError(f"--cpus-per-trial {args.cpus_per_trial:g}: this machine has {cores} cores")
@@ -243,10 +275,14 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, StudySpec] = S
         preflight.check_tracking_uri(tracking_uri)
         remember(tracking_uri)  # its password, if any, lives only in this process's environment
         preflight.check_data_roots(plan)
+        preflight.check_trial_configs(plan)
+        if not args.address:
+            preflight.check_ray_temp_dir()
+        preflight.check_ray_address(args.address)
         preflight.check_gpus(args.gpus_per_trial, args.address)
         created = preflight.outermost_missing(experiment_dir)  # removed again if Ray refuses
         # Held until this process ends, however it ends; the first file this command writes.
-        lock.acquire(experiment_dir, " ".join(["python -m study.run", *redact_argv(argv)]))
+        lock.acquire(experiment_dir, command_line(argv))
     except StudyError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -29,7 +29,7 @@ from search_spaces import Choice, IntUniform, LogUniform, Uniform
 from study import tracking
 from study.plan import Plan, StudyError
 from study.ray_config import SEARCHED_KEY
-from study.redact import unredact
+from study.redact import client_uri
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def mlflow_runs(where: dict[str, str], trial_ids: list[str]) -> dict[str, str]:
     from study.mlflow_store import child_runs
 
     try:
-        client = MlflowClient(unredact(where["mlflow_tracking_uri"]))  # kept redacted in pickles
+        client = MlflowClient(client_uri(where["mlflow_tracking_uri"]))  # kept redacted in pickles
         runs = child_runs(client, where["mlflow_experiment_id"], where["mlflow_parent_run_id"])
     except Exception as error:  # the search must not stop because a link is missing
         logger.warning("MLflow runs not found for the Optuna trial: %s", error)

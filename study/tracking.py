@@ -27,11 +27,15 @@ Layout of a store
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 # tags ---------------------------------------------------------------------------------------------
 TAG_ROLE = "ips.role"
@@ -111,6 +115,8 @@ SQLITE_PREFIX = "sqlite:///"
 DEFAULT_STORE = "mlflow.db"  # what `python -m study.run` writes in its working directory
 URI_SCHEMES = ("sqlite:", "http:", "https:", "databricks", "file:", "postgresql", "mysql", "mssql")
 PAGE_SIZE = 1000  # runs per search request
+SERVER_TIMEOUT_S = 5.0  # a tracking server that has not answered by then is reported, not waited for
+MLFLOW_PROBE = "/api/2.0/mlflow/experiments/search?max_results=1"  # any MLflow server answers it
 
 
 class StoreNotFound(ValueError):
@@ -169,6 +175,48 @@ def _store_to_read(where: str | os.PathLike | None) -> str:
             "or a server http://host:port"
         )
     return f"{SQLITE_PREFIX}{path.resolve()}"
+
+
+def server_problem(uri: str) -> str | None:
+    """Why the MLflow server of an ``http(s)://`` URI cannot be used (None if it answers MLflow's API
+    within ``SERVER_TIMEOUT_S``): MLflow itself would retry for minutes. Credentials from the URI or
+    MLflow's variables are sent as MLflow sends them; a message never holds them."""
+    parts = urlsplit(uri)
+    if not parts.hostname:
+        return "no host; write it as http://HOST:PORT"
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    probe = parts._replace(netloc=netloc, path=parts.path.rstrip("/"), query="").geturl() + MLFLOW_PROBE
+    request = urllib.request.Request(probe)
+    user = parts.username or os.environ.get("MLFLOW_TRACKING_USERNAME")
+    password = parts.password or os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if user and password:
+        token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    elif os.environ.get("MLFLOW_TRACKING_TOKEN"):
+        request.add_header("Authorization", f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}")
+    not_mlflow = (
+        "a server answered but it is not an MLflow tracking server ({}); give the address of `mlflow "
+        "server` (with its path prefix, if it is behind a proxy)"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=SERVER_TIMEOUT_S) as response:
+            answer = json.loads(response.read(2**20).decode())
+    except urllib.error.HTTPError as error:
+        if error.code in (401, 403):
+            return (
+                f"the server refused the credentials (HTTP {error.code}); set MLFLOW_TRACKING_USERNAME "
+                "and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)"
+            )
+        return not_mlflow.format(f"HTTP {error.code} to {MLFLOW_PROBE.split('?')[0]}")
+    except (ValueError, UnicodeDecodeError):
+        return not_mlflow.format("its answer is not MLflow's JSON")
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        return (
+            f"no MLflow server answered within {SERVER_TIMEOUT_S:g} s ({reason}); start it (mlflow server "
+            "--host 127.0.0.1 --port 5000 ...) or give another URI"
+        )
+    return None if isinstance(answer, dict) else not_mlflow.format("its answer is not MLflow's JSON")
 
 
 def role_filter(role: str, parent_id: str | None = None) -> str:

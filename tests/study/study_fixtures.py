@@ -70,6 +70,8 @@ TINY_STUDIES = {
     "tiny_resume": tiny_study("tiny_resume", {"patches.size": [25, 50]}, epochs=4),
     # lr 1e30 makes the loss NaN at the second batch: ips.train raises NonFiniteLossError.
     "tiny_failure": tiny_study("tiny_failure", {"optimisation.lr": [1e-3, 1e30]}, epochs=2),
+    # One trial of one epoch: the shortest real study.
+    "tiny_one": tiny_study("tiny_one", {"patches.size": [50]}, epochs=1),
     # Four trials of 3 epochs for ASHA (--scheduler asha) to stop some of.
     "tiny_search": tiny_search(epochs=3),
 }

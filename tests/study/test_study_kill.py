@@ -33,14 +33,6 @@ def experiment_dir(folder: Path) -> Path:
     return folder / "runs" / "ray" / "tiny_resume-smoke"
 
 
-@pytest.fixture
-def env(study_env, tmp_path):
-    """The study's environment with a private temp folder, to see the trials' temp folders."""
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    return {**study_env, "TMPDIR": str(temp)}
-
-
 def kill(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGKILL)
     process.wait()

@@ -25,7 +25,11 @@ HOLDER = textwrap.dedent(
     from study import lock
     folder = Path(sys.argv[1])
     lock.acquire(folder, "python -m study.run noise_amount --profile smoke")
-    helper = subprocess.Popen(["sleep", "300"])  # stands for the local Ray instance it started
+    lock.mark_environment(folder)  # as the launch does before Ray starts
+    # Stands for the local Ray instance it started: a process titled like a Ray worker.
+    helper = subprocess.Popen(["bash", "-c", 'exec -a "ray::IDLE" sleep 300'])
+    while psutil.Process(helper.pid).cmdline()[:1] != ["ray::IDLE"]:
+        time.sleep(0.01)
     lock.record_processes(folder, [(helper.pid, psutil.Process(helper.pid).create_time())])
     print(helper.pid, flush=True)
     time.sleep(300)

@@ -52,7 +52,8 @@ def test_tracking_uri_defaults_to_an_absolute_sqlite_file_with_artifacts_beside_
     assert store.ensure_experiment(client, "tiny_resume", uri) == experiment_id
     assert "--host 127.0.0.1" in store.ui_command(uri)
     database = "postgresql://user:***@db/mlflow"  # a database, not a server: a local UI opens it
-    assert store.ui_command(database).startswith(f"mlflow ui --backend-store-uri {database} ")
+    # Quoted for a shell (``*`` would glob).
+    assert store.ui_command(database).startswith(f"mlflow ui --backend-store-uri '{database}' ")
     assert store.ui_command("http://127.0.0.1:5000").startswith("open http://127.0.0.1:5000")
 
 
