@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from ray_processes import processes_with_env
 from study_fixtures import HERE
 from test_study_end_to_end import open_study, wait_for_an_epoch
@@ -19,6 +20,7 @@ from study import tracking
 from study.mlflow_store import RUNNING
 
 
+@pytest.mark.slow  # two real Ray starts and a study: about 3 minutes
 def test_sigterm_to_the_process_group_stops_cleanly_and_resume_completes(tmp_path, env):
     log = tmp_path / "driver.log"
     with open(log, "w") as out:
