@@ -21,6 +21,7 @@ from typing import Any
 from study import tracking
 from study.gpu_packing import AutoResources, card_memory_mb, is_auto
 from study.plan import Plan, StudyError
+from study.ray_config import HIDE_GPUS_FROM_CPU_TRIALS
 from study.redact import redact_uri
 
 CHECKPOINTS_TO_KEEP = 2
@@ -70,11 +71,15 @@ def quiet_libraries() -> None:
 
 def start_ray(address: str | None) -> None:
     """Join ``address``, or start a local instance whose ports listen on 127.0.0.1 only (the
-    environment is set before ``import ray`` in ``launch``)."""
+    environment is set before ``import ray`` in ``launch``). Either way Ray hides the GPUs from a
+    worker given none (``study.trial_device``): locally its workers inherit this environment, on a
+    cluster the job's runtime environment carries it."""
     import ray
 
+    os.environ.update(HIDE_GPUS_FROM_CPU_TRIALS)
     if address:
-        ray.init(address=address, logging_level=logging.ERROR)
+        runtime_env = {"env_vars": dict(HIDE_GPUS_FROM_CPU_TRIALS)}
+        ray.init(address=address, logging_level=logging.ERROR, runtime_env=runtime_env)
     else:
         ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.ERROR)
     # After ray.init, whose own SIGTERM handler would abort the driver without a word.

@@ -25,7 +25,7 @@ pytestmark = [
 
 CAP_PROBE = """
 import torch
-from study.trainable import limit_to_resources, memory_fraction
+from study.trial_device import limit_to_resources, memory_fraction
 limit_to_resources(1, 0.25)
 total = torch.cuda.get_device_properties(0).total_memory
 small = torch.empty(int(0.1 * total), dtype=torch.uint8, device="cuda")
@@ -59,6 +59,7 @@ def test_two_trials_share_one_gpu_under_their_memory_caps(tmp_path, study_env):
         config = json.loads(
             open(client.download_artifacts(run.info.run_id, "config.json", str(tmp_path))).read()
         )
+        assert run.data.tags[f"{tracking.TAG_MACHINE_PREFIX}device"] == "cuda:0"  # not the CPU: its RSS
         share = packing.trial_share(from_dict(config), total_mb).share
         assert share < 1
         peaks = [m.value for m in client.get_metric_history(run.info.run_id, "memory/peak_mb")]
