@@ -169,10 +169,23 @@ def calibrate(report: dict[str, Any]) -> dict[Encoder, Calibration]:
     return calibrations
 
 
-def figure_reports(path: Path) -> list[dict[str, Any]]:
-    """The ``bench.gpu_memory`` reports of a figures file (a single report, or several in ``reports``)."""
-    data = json.loads(path.read_text())
+def figure_reports(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``bench.gpu_memory`` reports of a figures file's content (one report, or ``reports``)."""
     return data["reports"] if "reports" in data else [data]
+
+
+def calibrate_all(data: dict[str, Any]) -> dict[Encoder, Calibration]:
+    """The calibrations of a figures file's content: CUDA figures where they exist, else CPU ones."""
+    result: dict[Encoder, Calibration] = {}
+    for report in sorted(figure_reports(data), key=lambda r: r["device"] == "cuda"):  # CUDA last: it wins
+        result.update(calibrate(report))
+    return result
+
+
+@cache
+def shipped_calibrations(path: Path = FIGURES_FILE) -> dict[Encoder, Calibration]:
+    """The calibrations of the figures file (see ``calibrate_all``)."""
+    return calibrate_all(json.loads(path.read_text()))
 
 
 @cache
@@ -180,19 +193,10 @@ def cuda_context_mb(path: Path = FIGURES_FILE) -> float:
     """MiB of one process's CUDA context, outside the allocator's cap (see the module's docstring)."""
     measured = [
         report["cuda_context_mb"]
-        for report in figure_reports(path)
+        for report in figure_reports(json.loads(path.read_text()))
         if report["device"] == "cuda" and report.get("cuda_context_mb")
     ]
     return max(measured) * CONTEXT_HEADROOM if measured else ASSUMED_CUDA_CONTEXT_MB
-
-
-@cache
-def shipped_calibrations(path: Path = FIGURES_FILE) -> dict[Encoder, Calibration]:
-    """The calibrations of the figures files: CUDA figures where they exist, else CPU ones."""
-    result: dict[Encoder, Calibration] = {}
-    for report in sorted(figure_reports(path), key=lambda r: r["device"] == "cuda"):  # CUDA last: it wins
-        result.update(calibrate(report))
-    return result
 
 
 def calibration_for(config: IPSConfig, calibrations: dict[Encoder, Calibration]) -> Calibration:
