@@ -9,14 +9,12 @@ import sys
 
 import pytest
 import torch
-from mlflow import MlflowClient
 from study_fixtures import run_cli
 
 from bench import gpu_memory as memory_bench
 from ips.config import from_dict
 from study import gpu_packing as packing
 from study import tracking
-from study.mlflow_store import FINISHED
 
 pytestmark = [
     pytest.mark.gpu,
@@ -45,6 +43,10 @@ def test_a_trials_cuda_memory_is_capped_to_its_share():
 
 
 def test_two_trials_share_one_gpu_under_their_memory_caps(tmp_path, study_env):
+    pytest.importorskip("ray")
+    MlflowClient = pytest.importorskip("mlflow").MlflowClient  # noqa: N806 (the class)
+    from study.mlflow_store import FINISHED
+
     args = ["tiny_resume", "--profile", "smoke", "--gpus-per-trial", "auto", "--cpus-per-trial", "1"]
     result = run_cli(args, tmp_path, study_env, tiny=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
