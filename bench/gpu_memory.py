@@ -15,11 +15,19 @@ before): ``activation_mb``, what grows with batch x patches x patch area.
 The images are random tensors of the setting's size (memory does not depend on their content), so one
 path serves the 1-channel Megapixel MNIST encoder and the 3-channel traffic-sign encoder alike. Run on a
 GPU machine and commit the JSON: ``study.gpu_packing`` prefers CUDA figures over CPU ones.
+
+The JSON holds one report per device and precision (``reports``): a run merges its figures into the
+report of its own device and precision, replacing the figures of the settings it measured and keeping
+every other (so fp32, then ``--bf16``, then another device, keep all three). On CUDA a report also
+holds ``cuda_context_mb``, this process's CUDA context measured after the steps: the card's used
+memory (``torch.cuda.mem_get_info``) less what PyTorch's allocator reserved, which is the context
+alone where no other process uses the card (the packing adds headroom: ``study.gpu_packing``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,7 +41,7 @@ from ips.model import IPSModel
 from ips.optimisation import build_optimizer
 from ips.train import train_step
 from search_spaces._traffic import BASE as TRAFFIC_BASE
-from study.gpu_packing import image_size
+from study.gpu_packing import figure_reports, image_size
 
 # (base config, its image size overrides, [(patch, memory, iteration, batch), ...]): the Megapixel MNIST
 # encoder (ResNet-18, 2 stages, 1 channel, embedding 128) and the traffic-sign one (4 stages, 3 channels,
@@ -113,6 +121,47 @@ def measure(config: IPSConfig, device: torch.device) -> dict[str, Any]:
     }
 
 
+NOTE = (
+    "Peak memory of one IPS training step per encoder, written by python -m bench.gpu_memory (see its "
+    "docstring): one report per device and precision; each run merges its figures into its own report. "
+    "study.gpu_packing prefers CUDA figures: on a GPU machine run python -m bench.gpu_memory --json "
+    "study/gpu_memory.json, and again with --bf16, and commit the file."
+)
+SETTING_FIELDS = (
+    "architecture", "stages", "input_channels", "image_height", "image_width",
+    "patch_size", "memory_size", "iteration_size", "batch_size",
+)  # fmt: skip
+
+
+def precision(report: dict[str, Any]) -> bool:
+    """Whether a report's figures are of bf16 training steps (older reports lack ``bf16``)."""
+    return bool(report.get("bf16", report["figures"][0]["bf16"] if report["figures"] else False))
+
+
+def merge_report(data: dict[str, Any] | None, report: dict[str, Any]) -> dict[str, Any]:
+    """The figures file's content ``data`` (None: none yet) with ``report`` merged in (the docstring)."""
+    reports = figure_reports(data) if data else []
+    kind = (report["device"], precision(report))
+    same = [old for old in reports if (old["device"], precision(old)) == kind]
+    others = [old for old in reports if (old["device"], precision(old)) != kind]
+    measured = {tuple(figure[field] for field in SETTING_FIELDS) for figure in report["figures"]}
+    kept = [
+        figure
+        for old in same
+        for figure in old["figures"]
+        if tuple(figure[field] for field in SETTING_FIELDS) not in measured
+    ]
+    merged = {**{k: v for old in same for k, v in old.items()}, **report, "figures": kept + report["figures"]}
+    return {"note": NOTE, "reports": [*others, merged]}
+
+
+def measured_context_mb(device: torch.device) -> float:
+    """This process's CUDA context in MiB: the card's used memory less PyTorch's reserved memory."""
+    torch.cuda.synchronize(device)
+    free, total = torch.cuda.mem_get_info(device)
+    return (total - free - torch.cuda.memory_reserved(device)) / 2**20
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.gpu_memory", description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, required=True, help="write the figures here")
@@ -141,8 +190,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"step above start {figure['activation_mb']:.0f} MiB",
                 flush=True,
             )
-    report = {"device": device.type, "machine": machine(device), "figures": figures}
-    write_json(args.json, report)
+    report = {"device": device.type, "bf16": args.bf16, "machine": machine(device), "figures": figures}
+    if device.type == "cuda":
+        report["cuda_context_mb"] = measured_context_mb(device)
+        print(f"CUDA context (card used less reserved): {report['cuda_context_mb']:.0f} MiB", flush=True)
+    existing = json.loads(args.json.read_text()) if args.json.exists() else None
+    write_json(args.json, merge_report(existing, report))
     return 0
 
 

@@ -1,14 +1,23 @@
 """Where a training step runs: the default device, bf16 autocast, moving a batch, peak memory, sync.
 
-Small helpers shared by ``ips.train`` and the benchmarks (``bench``); torch only.
+Small helpers shared by ``ips.train`` and the benchmarks (``bench``); torch and numpy only.
+
+A batch of uint8 images (the published canvases, ``MegapixelMNIST.byte_canvases``) is moved as bytes
+and turned into float32 on the device by looking each byte up in ``BYTE_VALUES``: the very floats that
+the published renderer reads its uint8 canvas back as (``astype(float32) / 255``, computed once by
+numpy), so the result is bit for bit the float canvas whatever the device. A division on the device
+would not promise that (CUDA divides by a scalar as a multiplication by its reciprocal).
 """
 
 from __future__ import annotations
 
 import sys
 
+import numpy as np
 import torch
 from torch import Tensor
+
+BYTE_VALUES = torch.from_numpy(np.arange(256, dtype=np.uint8).astype(np.float32) / np.float32(255))
 
 
 def default_device() -> torch.device:
@@ -45,5 +54,8 @@ def synchronize(device: torch.device) -> None:
 
 
 def to_device(images: Tensor, labels: dict[str, Tensor], device: torch.device) -> tuple[Tensor, dict]:
+    """The batch on ``device``; uint8 images become float32 in [0, 1] there (see the module)."""
     images = images.to(device, non_blocking=True)
+    if images.dtype == torch.uint8:
+        images = BYTE_VALUES.to(device)[images.int()]  # [B, C, H, W] float32
     return images, {name: value.to(device, non_blocking=True) for name, value in labels.items()}

@@ -9,7 +9,10 @@ the scan encodes only the patches that are not blank: their share is counted on 
 training canvas of the trial's Megapixel MNIST setting (traffic-sign photos have none). On GPUs it
 divides the multiply-accumulates, counted analytically, by an assumed throughput (``GPU_MACS_PER_SECOND``,
 not measured). Each image and epoch adds a fixed cost for rendering, loading, the aggregator's step and
-the metrics (``IMAGE_SECONDS``, from the cpu pilots), each trial Ray's start-up. Take the result as an
+the metrics (``IMAGE_SECONDS``, from the cpu pilots), each trial Ray's start-up. On GPUs the images
+are rendered on the trial's cores (``LOADING_SECONDS_PER_MEGAPIXEL``): a trial with one core renders
+between its steps (compute plus loading), one with more renders on its spare cores while it trains
+(the longer of the two). Take the result as an
 order of magnitude: on the pilots' 300-pixel settings it came within about 15% of the measured times.
 """
 
@@ -39,6 +42,11 @@ CALIBRATION_PIXELS = 3600 * 50 * 50
 # 20-22 s per epoch of 1,100 300-pixel canvases at patch 8 where the encoder costs 12.4, 58-60 s at
 # patch 17 where it costs 48 (8 and 10 ms per image).
 IMAGE_SECONDS = 0.009
+# GPU trials: rendering a canvas and collating it, per megapixel on one core. Measured on the shared
+# 2-core machine at load 5 with the published renderer at 3000x3000 px: 188 ms per canvas (20.9 ms per
+# megapixel), uint8 collation 6 ms more per canvas. An idle core renders faster (17 ms per canvas in
+# the GPU review, shared/gpu/FINDINGS.md F1), so this errs high; bench.device_check measures it there.
+LOADING_SECONDS_PER_MEGAPIXEL = 0.021
 
 # (channels, blocks) of the ResNet-18 stages; (width, output channels, blocks) of the ResNet-50 ones.
 RESNET18_STAGES = ((64, 2), (128, 2), (256, 2), (512, 2))
@@ -123,6 +131,7 @@ class TrialCost:
     macs: float  # encoder multiply-accumulates of the whole trial
     patches_per_image: int
     cpu_seconds: float  # on one core, from the measured per-patch costs
+    loading_seconds: float = 0.0  # on one core: rendering and collating its images (GPU trials)
 
 
 # A canvas past these is not rendered to measure its blank share (rendering would take minutes; the
@@ -173,7 +182,11 @@ def trial_cost(config: IPSConfig) -> TrialCost:
     encoded = patches * (1.0 - blank_fraction(config)) + 1  # one blank patch per pass at most
     seconds = (train * (encoded * scan + kept * step) + val * (encoded + kept) * scan) * epochs
     seconds += (train + val) * epochs * other
-    return TrialCost(macs, patches, seconds)
+    height = getattr(data, "canvas_height", None) or data.image_height
+    width = getattr(data, "canvas_width", None) or data.image_width
+    megapixels = height * width * config.encoder.input_channels / 1e6
+    loading = (train + val) * epochs * megapixels * LOADING_SECONDS_PER_MEGAPIXEL
+    return TrialCost(macs, patches, seconds, loading)
 
 
 def wall_seconds(
@@ -184,11 +197,18 @@ def wall_seconds(
     gpus: float,
     concurrent: int,
     cpu_seconds: float,
+    loading_seconds: float = 0.0,
 ) -> float:
-    """Seconds for ``trials`` trials costing ``total_macs`` (``cpu_seconds`` on one core) with
-    ``concurrent`` of them at once."""
+    """Seconds for ``trials`` trials costing ``total_macs`` (``cpu_seconds`` on one core; on a GPU
+    ``loading_seconds`` of rendering on one core) with ``concurrent`` of them at once on ``cpus``
+    cores in all."""
     if gpus > 0:
         compute = total_macs / (GPU_MACS_PER_SECOND * min(1.0, gpus * concurrent))
+        workers = cpus - concurrent  # each trial steps on one core; its others render (trial_device)
+        if workers > 0:
+            compute = max(compute, loading_seconds / workers)
+        else:
+            compute += loading_seconds / max(1, concurrent)
     else:
         compute = cpu_seconds / cpus
     return RAY_START_SECONDS + compute + RAY_SECONDS_PER_TRIAL * trials / max(1, concurrent)

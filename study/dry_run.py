@@ -62,8 +62,12 @@ def search_description(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def mean_search_cost(plan: Plan) -> tuple[float, float]:
-    """The mean cost (MACs, CPU seconds) over the corners of the search space (a stand-in for the draws)."""
+COST_FIELDS = ("macs", "cpu_seconds", "loading_seconds")  # summed over a plan
+
+
+def mean_search_cost(plan: Plan) -> tuple[float, float, float]:
+    """The mean cost (MACs, CPU seconds, loading seconds) over the corners of the search space (a
+    stand-in for the draws)."""
     assert plan.search is not None
     fields = list(plan.search.space)
     corners = [search_corners(plan.search.space[field]) for field in fields]
@@ -71,7 +75,7 @@ def mean_search_cost(plan: Plan) -> tuple[float, float]:
         trial_cost(override(plan.base, dict(zip(fields, values, strict=True))))
         for values in itertools.product(*corners)
     ]
-    return statistics.fmean(c.macs for c in costs), statistics.fmean(c.cpu_seconds for c in costs)
+    return tuple(statistics.fmean(getattr(c, name) for c in costs) for name in COST_FIELDS)
 
 
 def plan_seconds(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> float:
@@ -82,11 +86,12 @@ def plan_seconds(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> fl
 def plan_cost(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> tuple[float, float]:
     """(encoder multiply-accumulates, estimated seconds) of the whole plan."""
     if plan.searched:
-        total, cpu_seconds = (value * plan.number_of_trials for value in mean_search_cost(plan))
+        total, cpu_seconds, loading = (value * plan.number_of_trials for value in mean_search_cost(plan))
     else:
         costs = [trial_cost(trial.config) for trial in plan.trials]
-        total, cpu_seconds = sum(c.macs for c in costs), sum(c.cpu_seconds for c in costs)
-    seconds = cost_seconds(TrialCost(total, 0, cpu_seconds), plan.number_of_trials, cpus, gpus, concurrent)
+        total, cpu_seconds, loading = (sum(getattr(c, name) for c in costs) for name in COST_FIELDS)
+    summed = TrialCost(total, 0, cpu_seconds, loading)
+    seconds = cost_seconds(summed, plan.number_of_trials, cpus, gpus, concurrent)
     return total, seconds
 
 
@@ -99,6 +104,7 @@ def cost_seconds(cost: TrialCost, trials: int, cpus: float, gpus: float, concurr
         gpus=gpus,
         concurrent=concurrent,
         cpu_seconds=cost.cpu_seconds,
+        loading_seconds=cost.loading_seconds,
     )
 
 

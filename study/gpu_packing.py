@@ -13,7 +13,7 @@ in flight per image, P the patch size. k (MiB per patch pixel) and c (MiB per im
 encoder's figures, each a step's memory above its start per image against (kept + scanned) x P^2: k is
 the least-squares slope through them, c the smallest offset that puts every figure on or under the
 line, so the estimate errs high on every measured setting. The share is that peak times ``MARGIN``
-plus ``CUDA_CONTEXT_MB`` (the CUDA context, outside PyTorch's allocator), as a fraction of the card,
+plus ``cuda_context_mb()`` (the CUDA context, outside PyTorch's allocator), as a fraction of the card,
 rounded up to 1/16, 1/8, 1/4, 1/2 or 1: shares that are powers of two fill cards without gaps whatever
 the mix, small trials pack densely and a trial that needs more than half a card gets a whole one. The
 trainable caps each trial's CUDA memory to its share less the context
@@ -24,7 +24,14 @@ else CPU ones (peak resident set size, measured with the same code). The shipped
 only (no GPU was at hand when it was written): CPU convolutions keep other workspaces than cuDNN, and
 bf16 roughly halves activations, which the fp32 figures do not know; ``MARGIN`` covers the first and the
 second only errs high. Re-calibrate on a GPU machine with ``python -m bench.gpu_memory --json
-study/gpu_memory.json`` (and ``--bf16`` for bf16 figures, used for bf16 trials).
+study/gpu_memory.json`` (and ``--bf16`` for bf16 figures, used for bf16 trials): each run merges its
+report into the file, replacing only the report of the same device and precision.
+
+The CUDA context: a CUDA report also holds the context's size as measured on that card
+(``cuda_context_mb``: the card's used memory less what PyTorch reserved, after a training step loaded
+cuDNN and cuBLAS); the packing uses the largest measured one times ``CONTEXT_HEADROOM``. Until a GPU
+has measured it, it assumes ``ASSUMED_CUDA_CONTEXT_MB`` (600 MiB, a common size for CUDA 12-13 with
+cuDNN and cuBLAS loaded; never measured here).
 """
 
 from __future__ import annotations
@@ -42,7 +49,8 @@ FIGURES_FILE = Path(__file__).with_name("gpu_memory.json")
 AUTO = "auto"
 DEFAULT_CARD_GB = 80.0  # an A100/H100 80 GB; "auto:GB" names another card, e.g. auto:24
 MARGIN = 1.25  # on the estimated peak: allocator rounding and fragmentation, cuDNN workspaces
-CUDA_CONTEXT_MB = 600.0  # the CUDA context and kernels of one process, outside the allocator's cap
+ASSUMED_CUDA_CONTEXT_MB = 600.0  # the CUDA context of one process until measured (see the module)
+CONTEXT_HEADROOM = 1.25  # on a measured context: its size varies with the kernels a trial loads
 SHARES = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0)
 MIB = 2**20
 
@@ -161,15 +169,34 @@ def calibrate(report: dict[str, Any]) -> dict[Encoder, Calibration]:
     return calibrations
 
 
-@cache
-def shipped_calibrations(path: Path = FIGURES_FILE) -> dict[Encoder, Calibration]:
-    """The calibrations of the figures files: CUDA figures where they exist, else CPU ones."""
-    data = json.loads(path.read_text())
-    reports = data["reports"] if "reports" in data else [data]
+def figure_reports(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``bench.gpu_memory`` reports of a figures file's content (one report, or ``reports``)."""
+    return data["reports"] if "reports" in data else [data]
+
+
+def calibrate_all(data: dict[str, Any]) -> dict[Encoder, Calibration]:
+    """The calibrations of a figures file's content: CUDA figures where they exist, else CPU ones."""
     result: dict[Encoder, Calibration] = {}
-    for report in sorted(reports, key=lambda r: r["device"] == "cuda"):  # CUDA last: it wins
+    for report in sorted(figure_reports(data), key=lambda r: r["device"] == "cuda"):  # CUDA last: it wins
         result.update(calibrate(report))
     return result
+
+
+@cache
+def shipped_calibrations(path: Path = FIGURES_FILE) -> dict[Encoder, Calibration]:
+    """The calibrations of the figures file (see ``calibrate_all``)."""
+    return calibrate_all(json.loads(path.read_text()))
+
+
+@cache
+def cuda_context_mb(path: Path = FIGURES_FILE) -> float:
+    """MiB of one process's CUDA context, outside the allocator's cap (see the module's docstring)."""
+    measured = [
+        report["cuda_context_mb"]
+        for report in figure_reports(json.loads(path.read_text()))
+        if report["device"] == "cuda" and report.get("cuda_context_mb")
+    ]
+    return max(measured) * CONTEXT_HEADROOM if measured else ASSUMED_CUDA_CONTEXT_MB
 
 
 def calibration_for(config: IPSConfig, calibrations: dict[Encoder, Calibration]) -> Calibration:
@@ -213,7 +240,7 @@ def estimated_peak_mb(config: IPSConfig, calibration: Calibration) -> float:
 
 def share_for(peak_mb: float, card_mb: float) -> float:
     """The smallest of ``SHARES`` that holds ``peak_mb`` with its margin and a CUDA context."""
-    needed = peak_mb * MARGIN + CUDA_CONTEXT_MB
+    needed = peak_mb * MARGIN + cuda_context_mb()
     for share in SHARES:
         if needed <= share * card_mb:
             return share
@@ -295,7 +322,7 @@ def packing_description(plan: Plan, card_value: str) -> str:
     first = calibration_for(rows[0][1], shipped_calibrations())
     lines = [
         f"GPU packing (--gpus-per-trial {card_value}: {card_mb / 1024:g} GB cards; peak estimated from "
-        f"{first.device.upper()} figures in {FIGURES_FILE.name}, x{MARGIN:g} + {CUDA_CONTEXT_MB:.0f} MiB "
+        f"{first.device.upper()} figures in {FIGURES_FILE.name}, x{MARGIN:g} + {cuda_context_mb():.0f} MiB "
         "CUDA context):",
     ]
     header = "search corner" if plan.search is not None else "trial"

@@ -22,6 +22,7 @@ from study import tracking
 from study.gpu_packing import AutoResources, card_memory_mb, is_auto
 from study.lock import mark_environment
 from study.plan import Plan, StudyError
+from study.ray_config import HIDE_GPUS_FROM_CPU_TRIALS
 from study.redact import client_uri, redact_uri
 
 CHECKPOINTS_TO_KEEP = 2
@@ -73,9 +74,12 @@ def quiet_libraries() -> None:
 
 def start_ray(address: str | None) -> None:
     """Join ``address``, or start a local instance whose ports listen on 127.0.0.1 only (the
-    environment is set before ``import ray`` in ``launch``)."""
+    environment is set before ``import ray`` in ``launch``). Either way Ray hides the GPUs from a
+    worker given none (``study.trial_device``): locally its workers inherit this environment, on a
+    cluster the job's runtime environment carries it."""
     import ray
 
+    os.environ.update(HIDE_GPUS_FROM_CPU_TRIALS)
     main_thread = threading.current_thread() is threading.main_thread()
     # The local instance's processes start with SIGTERM blocked (as Ray blocks SIGINT in them): a
     # SIGTERM to the whole process group (docker stop, a job's kill) then stops only this driver,
@@ -85,7 +89,8 @@ def start_ray(address: str | None) -> None:
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
     try:
         if address:
-            ray.init(address=address, logging_level=logging.ERROR)
+            runtime_env = {"env_vars": dict(HIDE_GPUS_FROM_CPU_TRIALS)}
+            ray.init(address=address, logging_level=logging.ERROR, runtime_env=runtime_env)
         else:
             ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.ERROR)
         # After ray.init, whose own SIGTERM handler would abort the driver without a word.

@@ -29,9 +29,9 @@ from ips.config import IPSConfig
 from ips.data import build_datasets
 from ips.provenance import data_fingerprint, machine
 from ips.train import EpochEnd, fit
-from study.gpu_packing import CUDA_CONTEXT_MB
 from study.ray_config import FINAL_REPORT_KEY, LABELS_KEY, NODE_ID_KEY, PROVENANCE_KEY, trial_config
 from study.tracking import ARTIFACT_ATTENTION_MAP
+from study.trial_device import TrialDevice, limit_to_resources
 
 WORK_FOLDER_PREFIX = "ips-trial-"
 
@@ -40,28 +40,6 @@ def trial_resources() -> tuple[float, float]:
     """(CPUs, GPUs) that Tune reserved for this trial."""
     resources = tune.get_context().get_trial_resources().required_resources
     return float(resources.get("CPU", 1)), float(resources.get("GPU", 0))
-
-
-def memory_fraction(share: float) -> float:
-    """The CUDA allocator's cap of a trial with ``share`` of the card: the share less a CUDA context."""
-    total_mb = torch.cuda.get_device_properties(0).total_memory / 2**20
-    return max(share - CUDA_CONTEXT_MB / total_mb, share / 2)
-
-
-def limit_to_resources(cpus: float, gpus: float) -> int:
-    """Use the trial's CPUs: on a CPU trial all of them as torch threads; on a GPU trial one thread
-    and the others as DataLoader workers rendering canvases. Caps the trial's CUDA memory to its share
-    of a shared GPU (Ray's fractional GPUs do not isolate memory), less the CUDA context that lies
-    outside the cap, so that the trials on a card cannot together take more than it has. Returns the
-    number of workers."""
-    cores = max(1, int(cpus))
-    if gpus > 0 and torch.cuda.is_available():
-        torch.set_num_threads(1)
-        if gpus < 1:
-            torch.cuda.set_per_process_memory_fraction(memory_fraction(gpus), device=0)  # Ray shows one GPU
-        return cores - 1
-    torch.set_num_threads(cores)
-    return 0
 
 
 def label_distribution(train_data: Any, val_data: Any) -> dict[str, Any]:
@@ -73,10 +51,11 @@ def label_distribution(train_data: Any, val_data: Any) -> dict[str, Any]:
     return distribution
 
 
-def provenance(train_data: Any) -> dict[str, str]:
-    """This attempt's machine record and the fingerprint of its training data (``ips.provenance``),
-    taken after ``limit_to_resources`` so that the thread count is the one training uses."""
-    return {**machine(), "data_fingerprint": data_fingerprint(train_data)}
+def provenance(train_data: Any, trial_device: TrialDevice) -> dict[str, str]:
+    """This attempt's machine record, the device it trains on and the fingerprint of its training data
+    (``ips.provenance``), taken after ``limit_to_resources`` so that the thread count is the one
+    training uses."""
+    return {**machine(), "device": trial_device.name, "data_fingerprint": data_fingerprint(train_data)}
 
 
 def write_attention_map(model: torch.nn.Module, val_data: Any, config: IPSConfig, path: Path) -> None:
@@ -97,14 +76,14 @@ def trial_work_folder(trial_id: str) -> Path:
 def train_trial(ray_config: dict[str, Any]) -> None:
     logging.getLogger("ray.train").setLevel(logging.WARNING)  # not a line per saved checkpoint
     config = trial_config(ray_config)
-    workers = limit_to_resources(*trial_resources())
+    trial_device = limit_to_resources(*trial_resources())  # before the data: a GPU trial without CUDA fails
     train_data, val_data = build_datasets(config)
     work = trial_work_folder(tune.get_context().get_trial_id())
     where = {NODE_ID_KEY: ray.get_runtime_context().get_node_id()}  # on a cluster: which node
     latest = work / "latest"  # the last checkpoint, kept to build the final one
     first = {  # with the first report of this attempt
         LABELS_KEY: json.dumps(label_distribution(train_data, val_data)),
-        PROVENANCE_KEY: json.dumps(provenance(train_data)),
+        PROVENANCE_KEY: json.dumps(provenance(train_data, trial_device)),
     }
 
     def report(end: EpochEnd) -> None:
@@ -120,7 +99,13 @@ def train_trial(ray_config: dict[str, Any]) -> None:
             checkpoint.to_directory(str(latest))
             resume_from = latest
         result = fit(
-            config, train_data, val_data, on_epoch_end=report, resume_from=resume_from, num_workers=workers
+            config,
+            train_data,
+            val_data,
+            on_epoch_end=report,
+            resume_from=resume_from,
+            device=trial_device.device,
+            num_workers=trial_device.workers,
         )
         final = work / "final"
         shutil.copytree(latest, final)

@@ -245,6 +245,15 @@ def build_loaders(
     device: torch.device,
     num_workers: int,
 ) -> tuple[DataLoader, DataLoader]:
+    """The training and validation loaders. To a GPU the canvases travel as bytes where they are bytes
+    (the published renderer: ``byte_canvases``, made floats on the device by ``to_device``, bit for bit);
+    on the CPU the datasets serve floats as they are. ``num_workers`` processes render while the device
+    trains (a study gives a GPU trial's spare cores to them)."""
+    if device.type == "cuda":
+        train_data, validation_data = (
+            data.byte_canvases() if hasattr(data, "byte_canvases") else data
+            for data in (train_data, validation_data)
+        )
     common = {
         "batch_size": config.optimisation.batch_size,
         "num_workers": num_workers,

@@ -9,14 +9,12 @@ import sys
 
 import pytest
 import torch
-from mlflow import MlflowClient
 from study_fixtures import run_cli
 
 from bench import gpu_memory as memory_bench
 from ips.config import from_dict
 from study import gpu_packing as packing
 from study import tracking
-from study.mlflow_store import FINISHED
 
 pytestmark = [
     pytest.mark.gpu,
@@ -25,7 +23,7 @@ pytestmark = [
 
 CAP_PROBE = """
 import torch
-from study.trainable import limit_to_resources, memory_fraction
+from study.trial_device import limit_to_resources, memory_fraction
 limit_to_resources(1, 0.25)
 total = torch.cuda.get_device_properties(0).total_memory
 small = torch.empty(int(0.1 * total), dtype=torch.uint8, device="cuda")
@@ -45,6 +43,10 @@ def test_a_trials_cuda_memory_is_capped_to_its_share():
 
 
 def test_two_trials_share_one_gpu_under_their_memory_caps(tmp_path, study_env):
+    pytest.importorskip("ray")
+    MlflowClient = pytest.importorskip("mlflow").MlflowClient  # noqa: N806 (the class)
+    from study.mlflow_store import FINISHED
+
     args = ["tiny_resume", "--profile", "smoke", "--gpus-per-trial", "auto", "--cpus-per-trial", "1"]
     result = run_cli(args, tmp_path, study_env, tiny=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -59,6 +61,7 @@ def test_two_trials_share_one_gpu_under_their_memory_caps(tmp_path, study_env):
         config = json.loads(
             open(client.download_artifacts(run.info.run_id, "config.json", str(tmp_path))).read()
         )
+        assert run.data.tags[f"{tracking.TAG_MACHINE_PREFIX}device"] == "cuda:0"  # not the CPU: its RSS
         share = packing.trial_share(from_dict(config), total_mb).share
         assert share < 1
         peaks = [m.value for m in client.get_metric_history(run.info.run_id, "memory/peak_mb")]

@@ -31,7 +31,7 @@ def test_the_flag_takes_a_share_auto_or_auto_with_the_cards_memory():
 
 def test_shares_are_powers_of_two_that_hold_the_peak_with_margin_and_context():
     def needed(share: float) -> float:  # the largest peak that a share holds
-        return (share * CARD_MB - packing.CUDA_CONTEXT_MB) / packing.MARGIN
+        return (share * CARD_MB - packing.cuda_context_mb()) / packing.MARGIN
 
     assert packing.share_for(10.0, CARD_MB) == 1 / 16
     assert packing.share_for(needed(1 / 16), CARD_MB) == 1 / 16

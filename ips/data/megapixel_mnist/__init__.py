@@ -38,6 +38,7 @@ times canvas generation.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,7 +118,8 @@ class MegapixelMNIST(Dataset):
     on the fly.
 
     ``dataset[i] -> (image float32 [1, H, W] in [0, 1], {"majority", "max", "top": int64 scalars,
-    "multi": float32 [10]})``. ``noise_bank_size``: patterns per noise bank (not a config field).
+    "multi": float32 [10]})``, or uint8 images from ``byte_canvases()``. ``noise_bank_size``: patterns
+    per noise bank (not a config field).
     """
 
     def __init__(
@@ -136,6 +138,7 @@ class MegapixelMNIST(Dataset):
         self.noise_size = config.digit_size if config.noise_size is None else config.noise_size
         self.noise_bank_size = noise_bank_size
         self.digits: DigitPool = load_digit_pools(config.mnist_path)[split]
+        self.serves_bytes = False  # uint8 canvases instead of float32 (``byte_canvases``)
 
     def __len__(self) -> int:
         return self.canvases
@@ -268,7 +271,7 @@ class MegapixelMNIST(Dataset):
             paste(canvas, self.digit_image(digit), row, col)
         return canvas
 
-    def render_published(self, layout: CanvasLayout) -> np.ndarray:
+    def render_bytes(self, layout: CanvasLayout) -> np.ndarray:
         """As the follow-up's generator: a uint8 canvas, every box assigned in order (noise, then digits)."""
         canvas = np.zeros((self.config.canvas_height, self.config.canvas_width), dtype=np.uint8)
         if len(layout.noise_patterns):
@@ -281,11 +284,26 @@ class MegapixelMNIST(Dataset):
             layout.digit_indices.tolist(), layout.digit_positions.tolist(), strict=True
         ):
             assign(canvas, to_uint8(self.digit_image(digit)), row, col)
-        return canvas.astype(np.float32) / np.float32(255)
+        return canvas
+
+    def render_published(self, layout: CanvasLayout) -> np.ndarray:
+        """The published canvas [H, W] float32, read back from its bytes as its generator does."""
+        return self.render_bytes(layout).astype(np.float32) / np.float32(255)
+
+    def byte_canvases(self) -> MegapixelMNIST:
+        """This split serving its canvases as uint8 [1, H, W] (the published renderer's bytes, 4x less
+        to collate, pin and copy; ``ips.device.to_device`` makes them the same floats on the device),
+        or itself where the renderer's values are not bytes (``real_valued``)."""
+        if not self.published:
+            return self
+        view = copy.copy(self)
+        view.serves_bytes = True
+        return view
 
     def __getitem__(self, index: int) -> tuple[Tensor, dict[str, Tensor]]:
         layout = self.layout(index)
-        image = torch.from_numpy(self.render(layout)).unsqueeze(0)  # [1, H, W]
+        pixels = self.render_bytes(layout) if self.serves_bytes else self.render(layout)
+        image = torch.from_numpy(pixels).unsqueeze(0)  # [1, H, W]
         labels = canvas_labels(layout.classes, layout.digit_positions)
         return image, {
             "majority": torch.tensor(labels["majority"], dtype=torch.int64),
