@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,10 +36,16 @@ def plan_fingerprint(plan: Plan) -> str:
     return hashlib.sha1(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def python_command() -> str:
+    """This interpreter, as a printed command starts it: the venv's own python (a bare ``python``
+    outside the venv lacks the project's packages), quoted for a shell."""
+    return shlex.quote(sys.executable)
+
+
 def resume_command(argv: Sequence[str], storage: Path, tracking_uri: str) -> str:
-    """The same command with --resume (and the storage and store it used, spelled out); a password in
-    the tracking URI is shown as ``***``."""
-    words = ["python -m study.run", *redact_argv(argv)]
+    """The same command with --resume (and the storage and store it used, spelled out), run by this
+    interpreter so that it works pasted into any shell; a password in the tracking URI is ``***``."""
+    words = [f"{python_command()} -m study.run", *redact_argv(argv)]
     if "--storage" not in argv:
         words += ["--storage", str(storage)]
     if "--tracking-uri" not in argv:

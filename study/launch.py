@@ -281,7 +281,7 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
         concurrent = concurrent_trials(options, typical)
         estimate = plan_seconds(plan, cpus=typical["cpu"], gpus=typical["gpu"], concurrent=concurrent)
         shown = redact_uri(tracking_uri)
-        url = mlflow_ui.ui_url(shown, experiment_id)
+        url = mlflow_ui.ui_url(shown, experiment_id, parent_id)
         print(
             f"study {plan.study.name} (profile {plan.profile_name}): {plan.number_of_trials} trials, "
             f"{resources_text(resources)} per trial, up to {concurrent} at once\n"
@@ -295,6 +295,13 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
 
         print("\n" + runner_table(client, experiment_id, parent_id, plan.varied_fields, plan.study.metric))
         print(f"\nCompare the trials in the MLflow UI:\n  {store.ui_command(shown)}\n  then open {url}")
+        if plan.searched:
+            from study.search import dashboard_commands
+
+            print(
+                "The Optuna study in optuna-dashboard:\n  "
+                + "\n  then ".join(dashboard_commands(experiment_dir))
+            )
         return exit_code(client, experiment_id, parent_id)
     finally:
         ray.shutdown()
