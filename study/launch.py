@@ -263,6 +263,10 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
     from study.invocation import write_invocation
     from study.trainable import train_trial
 
+    print(
+        f"starting Ray ({f'joining {options.address}' if options.address else 'a local instance'})",
+        flush=True,
+    )
     start_ray(options.address)
     if not options.address:
         record_ray_processes(experiment_dir)

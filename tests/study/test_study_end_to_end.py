@@ -80,6 +80,10 @@ def test_smoke_profile_of_patch_size_low_data_end_to_end(smoke_study, study_env)
     assert (tmp_path / "mlartifacts" / "patch_size_low_data").is_dir()
     # The summary table, the UI command and the address of the study's saved view of its trials.
     assert "seeds completed" in result.stdout and "1/1" in result.stdout
+    # What is starting, from the first second: the study, then Ray (before any of Ray's lines).
+    first, second = result.stdout.splitlines()[:2]
+    assert first.startswith("study patch_size_low_data (profile smoke): 4 trials; checking")
+    assert second == "starting Ray (a local instance)"
     assert "--host 127.0.0.1" in result.stdout
     url = (
         f"http://127.0.0.1:5000/#/experiments/{experiment.experiment_id}/runs"
