@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,15 +36,21 @@ def plan_fingerprint(plan: Plan) -> str:
     return hashlib.sha1(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def python_command() -> str:
+    """This interpreter, as a printed command starts it: the venv's own python (a bare ``python``
+    outside the venv lacks the project's packages), quoted for a shell."""
+    return shlex.quote(sys.executable)
+
+
 def command_line(argv: Sequence[str]) -> str:
-    """``python -m study.run ARGS`` as a shell would need it (every word quoted where it must be), a
-    secret of a URI shown as ``***``."""
-    return "python -m study.run " + shlex.join(redact_argv(argv))
+    """``<this python> -m study.run ARGS`` as a shell would need it (every word quoted where it must
+    be), a secret of a URI shown as ``***``."""
+    return f"{python_command()} -m study.run " + shlex.join(redact_argv(argv))
 
 
 def resume_command(argv: Sequence[str], storage: Path, tracking_uri: str) -> str:
-    """The same command with --resume (and the storage and store it used, spelled out), ready to paste
-    into a shell; a password in the tracking URI is shown as ``***``."""
+    """The same command with --resume (and the storage and store it used, spelled out), run by this
+    interpreter so that it works pasted into any shell; a password in the tracking URI is ``***``."""
     words = list(argv)
     if "--storage" not in argv:
         words += ["--storage", str(storage)]

@@ -283,6 +283,10 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
     from study.sqlite_store import ensure_store
     from study.trainable import train_trial
 
+    print(
+        f"starting Ray ({f'joining {options.address}' if options.address else 'a local instance'})",
+        flush=True,
+    )
     start_ray(options.address)
     if not options.address:
         record_ray_processes(experiment_dir)
@@ -302,7 +306,7 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
         concurrent = concurrent_trials(options, typical)
         estimate = plan_seconds(plan, cpus=typical["cpu"], gpus=typical["gpu"], concurrent=concurrent)
         shown = redact_uri(tracking_uri)
-        url = mlflow_ui.ui_url(shown, experiment_id)
+        url = mlflow_ui.ui_url(shown, experiment_id, parent_id)
         print(
             f"study {plan.study.name} (profile {plan.profile_name}): {plan.number_of_trials} trials, "
             f"{resources_text(resources)} per trial, up to {concurrent} at once\n"
@@ -316,6 +320,13 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
 
         print("\n" + runner_table(client, experiment_id, parent_id, plan.varied_fields, plan.study.metric))
         print(f"\nCompare the trials in the MLflow UI:\n  {store.ui_command(shown)}\n  then open {url}")
+        if plan.searched:
+            from study.search import dashboard_commands
+
+            print(
+                "The Optuna study in optuna-dashboard:\n  "
+                + "\n  then ".join(dashboard_commands(experiment_dir))
+            )
         return exit_code(client, experiment_id, parent_id)
     finally:
         ray.shutdown()

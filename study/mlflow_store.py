@@ -27,6 +27,7 @@ from mlflow.entities import Metric, Param, Run, RunStatus, RunTag
 from ips.config import IPSConfig, flatten
 from ips.data.mnist_digits import digit_reuse
 from study import mlflow_ui, tracking
+from study.invocation import python_command
 from study.lock import sqlite_store_lock
 from study.plan import Plan
 
@@ -51,10 +52,12 @@ def artifact_location(uri: str, experiment: str) -> str | None:
 
 
 def ui_command(uri: str) -> str:
-    """The command that opens the MLflow UI on this store, on 127.0.0.1 only."""
+    """The command that opens the MLflow UI on this store, on 127.0.0.1 only, by this interpreter's
+    MLflow (a bare ``mlflow`` is not on the PATH outside the venv)."""
     if uri.startswith(("http://", "https://")):
         return f"open {uri} in a browser (an MLflow server)"
-    return f"mlflow ui --backend-store-uri {shlex.quote(uri)} --host 127.0.0.1 --port 5000"  # SQLite, a DB
+    ui = f"{python_command()} -m mlflow ui --backend-store-uri {shlex.quote(uri)}"  # SQLite or a database
+    return f"{ui} --host {mlflow_ui.UI_HOST} --port {mlflow_ui.UI_PORT}"
 
 
 def ensure_experiment(client: MlflowClient, name: str, uri: str) -> str:
@@ -118,18 +121,18 @@ def parent_tags(plan: Plan) -> dict[str, str]:
 
 
 def open_parent_run(client: MlflowClient, plan: Plan, uri: str, experiment_dir: Path) -> tuple[str, str]:
-    """(experiment id, parent run id): the study's experiment, with its description, kind and saved
-    view of its trials (``study.mlflow_ui``), and the parent run of this invocation (the same one again
-    on --resume, found by its study folder)."""
+    """(experiment id, parent run id): the study's experiment, with its description, the parent run of
+    this invocation (the same one again on --resume, found by its study folder) and the saved view of
+    this invocation's trials (``study.mlflow_ui``)."""
     with sqlite_store_lock(tracking.sqlite_path(uri)):  # a new store's migration, once
         experiment_id = ensure_experiment(client, plan.study.name, uri)
     study, fields = plan.study, plan.varied_fields
     note = mlflow_ui.experiment_note(study.name, study.description, study.reproduces, fields, study.metric)
-    mlflow_ui.describe_experiment(
-        client, experiment_id, note, mlflow_ui.runs_view(fields, study.metric, study.mode)
-    )
+    mlflow_ui.describe_experiment(client, experiment_id, note)
     folder = str(experiment_dir)
     parent_id = start_parent(client, experiment_id, folder, parent_tags(plan), run_name=experiment_dir.name)
+    view = mlflow_ui.runs_view(fields, study.metric, study.mode, parent_id)
+    mlflow_ui.save_invocation_view(client, experiment_id, parent_id, view)
     return experiment_id, parent_id
 
 

@@ -1,24 +1,30 @@
-"""What the MLflow UI opens on: a study's description, its kind, and a saved view of its trials.
+"""What the MLflow UI opens on: a study's description and one saved view per invocation.
 
-MLflow 3.17's UI opens an experiment on its GenAI overview (traces) unless the experiment says it is
-a training experiment; its runs table then shows the collapsed parent run with no param or metric
-column. Three experiment tags, all read by the UI's own code, make the first page useful:
+What MLflow 3.17's UI actually reads (checked in its bundled JavaScript, ``mlflow/server/js/build``):
 
 - ``mlflow.note.content``: the description shown above the runs (the study, what it rebuilds, how
-  its trials are named and what to compare);
-- ``mlflow.experimentKind = custom_model_development``: the experiment opens on its runs;
-- ``mlflow.sharedViewState.<key>``: a saved view (JSON; the UI loads it when the URL carries
-  ``viewStateShareKey=<key>``): the trials only, grouped by configuration (the mean over seeds, the
-  seeds one click away), the varied params, the main metric, seed and status as columns, sorted by
-  the main metric, every run in the charts, and a parallel-coordinates chart of the varied params
-  against the main metric.
+  its trials are named, how to reach its views);
+- the screens (GenAI: traces, "Evaluation runs", runs listed as "Eval"; or model training: the runs
+  table and charts) follow the sidebar's **GenAI | Model training** switch, remembered by the browser
+  (GenAI until changed), or ``workflowType=machine_learning`` in the address; the experiment tag
+  ``mlflow.experimentKind`` does not choose them in 3.17 (its workflow flag is on), so it is written
+  for older 3.x UIs only;
+- ``mlflow.sharedViewState.<key>``: a saved view. As an envelope ``{"name", "createdAt",
+  "updatedAt", "state"}`` (``state`` the view as JSON text) it is listed in the runs tab's **Views**
+  menu and opened by ``viewStateShareKey=<key>`` in the address; a bare view is only the latter.
 
-``ui_url`` is the address that opens that view; the runner prints it beside ``ui_command``.
+One view per invocation (key ``ips-<parent run id>``, named by study, profile and start), whose filter
+names its parent run: a group then never mixes invocations (smoke and demo, FIFO and ASHA), and it
+is grouped by the varied params and ``ips.status``, so that no mean mixes running, early-stopped or
+failed trials with completed ones. Its first column after the run's name, date and duration is the
+main metric (the UI puts metric columns before params, each kind alphabetically: the other metrics
+are charts, not columns, so that the main one shows on a 1280-pixel screen). ``ui_url`` opens it.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import urlsplit, urlunsplit
 
 from mlflow import MlflowClient
@@ -29,7 +35,7 @@ NOTE_TAG = "mlflow.note.content"
 KIND_TAG = "mlflow.experimentKind"
 KIND_TRAINING = "custom_model_development"
 VIEW_TAG_PREFIX = "mlflow.sharedViewState."
-VIEW_KEY = "ipstrials"
+LEGACY_VIEW_KEY = "ipstrials"  # the one view of every invocation that earlier versions wrote
 UI_HOST, UI_PORT = "127.0.0.1", 5000
 MAX_NOTE_LENGTH = 5000  # MLflow's limit on a tag value
 EXTRA_METRICS = ("train/loss", tracking.METRIC_EPOCH_SECONDS)
@@ -40,10 +46,14 @@ def column(kind: str, key: str) -> str:
     return f"{kind}.`{key}`"
 
 
-def runs_view(fields: list[str], metric: str, mode: str) -> dict:
-    """The saved view of a study's trials (the keys are those the UI's view state holds)."""
+def view_key(parent_run_id: str) -> str:
+    """The saved view's key of one invocation (its parent run)."""
+    return f"ips-{parent_run_id}"
+
+
+def runs_view(fields: list[str], metric: str, mode: str, parent_run_id: str) -> dict:
+    """The saved view of one invocation's trials (the keys are those the UI's view state holds)."""
     params = [column("params", field) for field in fields]
-    metrics = [column("metrics", name) for name in (metric, *EXTRA_METRICS) if name != ""]
     tags = [column("tags", tracking.TAG_SEED), column("tags", tracking.TAG_STATUS)]
     parallel = {
         "uuid": "ips-parallel",
@@ -69,21 +79,27 @@ def runs_view(fields: list[str], metric: str, mode: str) -> dict:
         "lineSmoothness": 0,
         "selectedXAxisMetricKey": "",
     }
+    curves = [
+        {**curve, "uuid": f"ips-curve-{index}", "metricKey": name, "selectedMetricKeys": [name]}
+        for index, name in enumerate(EXTRA_METRICS, start=1)
+    ]
     group_keys = [{"mode": "param", "groupByData": field} for field in fields]
+    if group_keys:  # a mean never mixes completed trials with running, stopped or failed ones
+        group_keys.append({"mode": "tag", "groupByData": tracking.TAG_STATUS})
     return {
-        "searchFilter": f"tags.`{tracking.TAG_ROLE}` = '{tracking.ROLE_TRIAL}'",
+        "searchFilter": tracking.role_filter(tracking.ROLE_TRIAL, parent_run_id),
         "orderByKey": column("metrics", metric),
         "orderByAsc": mode == "min",
         "startTime": "ALL",
         "lifecycleFilter": "Active",
         "modelVersionFilter": "All Runs",
         "datasetsFilter": [],
-        "selectedColumns": [*params, *metrics, *tags],
+        "selectedColumns": [column("metrics", metric), *params, *tags],
         "runsHiddenMode": "SHOW_ALL",
         "groupBy": {"aggregateFunction": "average", "groupByKeys": group_keys} if group_keys else None,
         "groupsExpanded": {},
         "useGroupedValuesInCharts": False,
-        "compareRunCharts": [parallel, curve] if fields else [curve],
+        "compareRunCharts": [parallel, curve, *curves] if fields else [curve, *curves],
         "compareRunSections": [
             {"uuid": "ips", "name": "IPS study", "display": True, "isReordered": False, "deleted": False}
         ],
@@ -104,17 +120,44 @@ def experiment_note(name: str, description: str, reproduces: str, fields: list[s
             f"main metric: `{metric}` (step = epoch; its last value is the trial's result). "
             f"Tags: `{tracking.TAG_SEED}`, `{tracking.TAG_STATUS}` (completed, early_stopped, failed, "
             f"interrupted), `{tracking.TAG_CONFIG_ID}` (the same for every seed of a configuration).",
+            "",
+            "Each invocation has its own view of its trials: **Views** (above the runs table) lists them, "
+            "newest first, by profile and start. Set the sidebar's switch to **Model training** once "
+            "(the browser remembers it) so that runs open on their metrics, not on the GenAI screens.",
         ]
     )
     return text[:MAX_NOTE_LENGTH]
 
 
-def describe_experiment(client: MlflowClient, experiment_id: str, note: str, view: dict) -> None:
-    """Write the description, the kind and the saved view onto the experiment (each invocation
-    rewrites them, so that they follow the study's module)."""
+def view_envelope(name: str, view: dict, created_ms: int, updated_ms: int) -> str:
+    """A saved view as the Views menu lists it."""
+    return json.dumps(
+        {"name": name, "createdAt": created_ms, "updatedAt": updated_ms, "state": json.dumps(view)}
+    )
+
+
+def view_name(study: str, profile: str, started_ms: int) -> str:
+    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime(started_ms / 1000))
+    return f"{study} {profile}, started {started} UTC"
+
+
+def describe_experiment(client: MlflowClient, experiment_id: str, note: str) -> None:
+    """Write the description and the kind onto the experiment (each invocation rewrites them, so that
+    they follow the study's module), and remove the one view shared by every invocation that earlier
+    versions wrote (its groups mixed invocations)."""
     client.set_experiment_tag(experiment_id, NOTE_TAG, note)
     client.set_experiment_tag(experiment_id, KIND_TAG, KIND_TRAINING)
-    client.set_experiment_tag(experiment_id, VIEW_TAG_PREFIX + VIEW_KEY, json.dumps(view))
+    if VIEW_TAG_PREFIX + LEGACY_VIEW_KEY in client.get_experiment(experiment_id).tags:
+        client.delete_experiment_tag(experiment_id, VIEW_TAG_PREFIX + LEGACY_VIEW_KEY)
+
+
+def save_invocation_view(client: MlflowClient, experiment_id: str, parent_run_id: str, view: dict) -> None:
+    """The invocation's view, named by its study, profile and start (the same key on --resume)."""
+    parent = client.get_run(parent_run_id)
+    tags, started = parent.data.tags, parent.info.start_time
+    name = view_name(tags.get(tracking.TAG_STUDY, ""), tags.get(tracking.TAG_PROFILE, ""), started)
+    envelope = view_envelope(name, view, started, int(time.time() * 1000))
+    client.set_experiment_tag(experiment_id, VIEW_TAG_PREFIX + view_key(parent_run_id), envelope)
 
 
 def ui_base(tracking_uri: str) -> str:
@@ -128,7 +171,7 @@ def ui_base(tracking_uri: str) -> str:
     return f"http://{UI_HOST}:{UI_PORT}"
 
 
-def ui_url(tracking_uri: str, experiment_id: str) -> str:
-    """The address that opens the study's trials in the saved view, on the runs tab."""
-    query = f"workflowType=machine_learning&viewStateShareKey={VIEW_KEY}"
+def ui_url(tracking_uri: str, experiment_id: str, parent_run_id: str) -> str:
+    """The address that opens one invocation's trials in its saved view, on the runs tab."""
+    query = f"workflowType=machine_learning&viewStateShareKey={view_key(parent_run_id)}"
     return f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}/runs?{query}"

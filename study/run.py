@@ -261,6 +261,12 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, StudySpec] = S
             return EXIT_OK
         from study import lock, preflight
 
+        # Said at once: the checks and Ray's start take tens of seconds on a loaded laptop.
+        print(
+            f"study {plan.study.name} (profile {plan.profile_name}): {plan.number_of_trials} trials; "
+            "checking the storage and the MLflow store, then starting Ray",
+            flush=True,
+        )
         storage = Path(args.storage or DEFAULT_STORAGE).expanduser().resolve()
         experiment_dir = storage / f"{plan.study.name}-{plan.profile_name}"
         preflight.check_storage_folder(storage, experiment_dir)

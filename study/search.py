@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import math
+import shlex
 import statistics
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,18 @@ def tune_domain(distribution: Any) -> Any:
 
 def optuna_storage_url(experiment_dir: Path) -> str:
     return f"sqlite:///{experiment_dir / OPTUNA_FILE}"
+
+
+def dashboard_commands(experiment_dir: Path) -> list[str]:
+    """The commands that open the Optuna study in optuna-dashboard (not a dependency of the project):
+    install it with this interpreter's pip, then start the script that pip puts beside it."""
+    from study.invocation import python_command
+
+    script = shlex.quote(str(Path(sys.executable).with_name("optuna-dashboard")))
+    return [
+        f"{python_command()} -m pip install optuna-dashboard",
+        f"{script} {optuna_storage_url(experiment_dir)} --host 127.0.0.1 --port 8080",
+    ]
 
 
 def create_optuna_study(plan: Plan, experiment_dir: Path, where: dict[str, str]) -> Any:

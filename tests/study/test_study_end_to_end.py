@@ -80,10 +80,14 @@ def test_smoke_profile_of_patch_size_low_data_end_to_end(smoke_study, study_env)
     assert (tmp_path / "mlartifacts" / "patch_size_low_data").is_dir()
     # The summary table, the UI command and the address of the study's saved view of its trials.
     assert "seeds completed" in result.stdout and "1/1" in result.stdout
+    # What is starting, from the first second: the study, then Ray (before any of Ray's lines).
+    first, second = result.stdout.splitlines()[:2]
+    assert first.startswith("study patch_size_low_data (profile smoke): 4 trials; checking")
+    assert second == "starting Ray (a local instance)"
     assert "--host 127.0.0.1" in result.stdout
     url = (
         f"http://127.0.0.1:5000/#/experiments/{experiment.experiment_id}/runs"
-        "?workflowType=machine_learning&viewStateShareKey=ipstrials"
+        f"?workflowType=machine_learning&viewStateShareKey=ips-{parent.info.run_id}"
     )
     assert result.stdout.count(url) == 2  # at the start and at the end
     # The experiment's description, kind and saved view, as the MLflow UI reads them.
@@ -91,10 +95,18 @@ def test_smoke_profile_of_patch_size_low_data_end_to_end(smoke_study, study_env)
     assert tags["mlflow.note.content"].startswith("**patch_size_low_data**: ")
     assert "Table 4" in tags["mlflow.note.content"]
     assert tags["mlflow.experimentKind"] == "custom_model_development"
-    view = json.loads(tags["mlflow.sharedViewState.ipstrials"])
-    assert view["searchFilter"] == "tags.`ips.role` = 'trial'"
-    assert view["selectedColumns"][:2] == ["params.`patches.size`", "metrics.`val/accuracy`"]
-    assert view["groupBy"]["groupByKeys"] == [{"mode": "param", "groupByData": "patches.size"}]
+    envelope = json.loads(tags[f"mlflow.sharedViewState.ips-{parent.info.run_id}"])
+    assert envelope["name"].startswith("patch_size_low_data smoke, started ")
+    view = json.loads(envelope["state"])
+    assert (
+        view["searchFilter"]
+        == f"tags.`ips.role` = 'trial' and tags.`mlflow.parentRunId` = '{parent.info.run_id}'"
+    )
+    assert view["selectedColumns"][:2] == ["metrics.`val/accuracy`", "params.`patches.size`"]
+    assert view["groupBy"]["groupByKeys"] == [
+        {"mode": "param", "groupByData": "patches.size"},
+        {"mode": "tag", "groupByData": "ips.status"},
+    ]
     # Run names say the configuration and the seed.
     assert sorted(run.info.run_name for run in children) == sorted(
         f"patches.size={size} seed=0" for size in SMOKE_PATCH_SIZES

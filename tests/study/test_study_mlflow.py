@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from mlflow import MlflowClient
 from ray.tune.experiment import Trial
 from study_fixtures import TINY_STUDIES
@@ -52,30 +53,29 @@ def test_tracking_uri_defaults_to_an_absolute_sqlite_file_with_artifacts_beside_
     assert store.ensure_experiment(client, "tiny_resume", uri) == experiment_id
     assert "--host 127.0.0.1" in store.ui_command(uri)
     database = "postgresql://user:***@db/mlflow"  # a database, not a server: a local UI opens it
-    # Quoted for a shell (``*`` would glob).
-    assert store.ui_command(database).startswith(f"mlflow ui --backend-store-uri '{database}' ")
+    # This interpreter's MLflow, the URI quoted for a shell (``*`` would glob).
+    assert store.ui_command(database).endswith(
+        f"-m mlflow ui --backend-store-uri '{database}' --host 127.0.0.1 --port 5000"
+    )
     assert store.ui_command("http://127.0.0.1:5000").startswith("open http://127.0.0.1:5000")
 
 
-def test_the_experiment_gets_its_description_kind_and_saved_view(mlflow_store):
+def test_the_experiment_gets_its_description_and_kind_and_loses_the_shared_view(mlflow_store):
     uri, client, experiment_id = mlflow_store
+    client.set_experiment_tag(experiment_id, "mlflow.sharedViewState.ipstrials", "{}")  # an older version's
     note = mlflow_ui.experiment_note("tiny", "a tiny study", "Table 0", ["patches.size"], "val/accuracy")
-    view = mlflow_ui.runs_view(["patches.size"], "val/accuracy", "max")
-    mlflow_ui.describe_experiment(client, experiment_id, note, view)
+    mlflow_ui.describe_experiment(client, experiment_id, note)
     tags = client.get_experiment(experiment_id).tags
     assert tags["mlflow.note.content"] == note and note.startswith("**tiny**: a tiny study")
+    assert "**Views**" in note and "**Model training**" in note  # how to reach a view without its address
     assert tags["mlflow.experimentKind"] == "custom_model_development"
-    saved = json.loads(tags["mlflow.sharedViewState.ipstrials"])
-    assert saved["orderByKey"] == "metrics.`val/accuracy`" and saved["orderByAsc"] is False
-    assert "tags.`ips.status`" in saved["selectedColumns"] and saved["runsHiddenMode"] == "SHOW_ALL"
-    parallel = saved["compareRunCharts"][0]
-    assert parallel["type"] == "PARALLEL" and parallel["selectedParams"] == ["patches.size"]
-    assert mlflow_ui.ui_url(uri, experiment_id) == (
+    assert "mlflow.sharedViewState.ipstrials" not in tags  # its groups mixed every invocation
+    assert mlflow_ui.ui_url(uri, experiment_id, "abc") == (
         f"http://127.0.0.1:5000/#/experiments/{experiment_id}/runs"
-        "?workflowType=machine_learning&viewStateShareKey=ipstrials"
+        "?workflowType=machine_learning&viewStateShareKey=ips-abc"
     )
     # A server's own address, without the credentials a URI may carry.
-    assert mlflow_ui.ui_url("https://me:secret@mlflow.lab:8443/", "7").startswith(
+    assert mlflow_ui.ui_url("https://me:secret@mlflow.lab:8443/", "7", "abc").startswith(
         "https://mlflow.lab:8443/#/experiments/7/runs?"
     )
 
@@ -304,11 +304,12 @@ def test_each_trial_run_is_tagged_with_the_machine_and_data_of_its_attempt(mlflo
     from ips.data import build_datasets
     from study.ray_config import PROVENANCE_KEY
     from study.trainable import provenance
+    from study.trial_device import TrialDevice
 
     uri, client, experiment_id = mlflow_store
     plan, parent, logger = new_logger(mlflow_store, "provenance")
     trial = trial_for(plan, 0)
-    record = provenance(build_datasets(plan.trials[0].config)[0])
+    record = provenance(build_datasets(plan.trials[0].config)[0], TrialDevice(torch.device("cpu"), 0))
     logger.on_trial_start(0, [trial], trial)
     logger.on_trial_result(0, [trial], trial, {**result(1), PROVENANCE_KEY: json.dumps(record)})
     run_id = store.child_runs(client, experiment_id, parent)[0].info.run_id
