@@ -5,6 +5,7 @@ own credential variables in the environment."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,11 +111,11 @@ def test_printed_commands_are_shell_quoted_for_a_storage_path_with_spaces(tmp_pa
     argv = [*STUDY, "--set", "data.noise=lines", "--tracking-uri", f"https://alice:{SECRET}@host/x y"]
     command = resume_command(argv[:-2], storage, uri)
     words = shlex.split(command)
-    assert words[:3] == ["python", "-m", "study.run"] and words[3:] == [
+    assert words[:3] == [sys.executable, "-m", "study.run"] and words[3:] == [
         *STUDY, "--set", "data.noise=lines", "--storage", str(storage), "--tracking-uri", uri, "--resume",
     ]  # fmt: skip
     assert shlex.split(resume_command(argv, storage, argv[-1]))[-5:] == [
         "--tracking-uri", "https://alice:***@host/x y", "--storage", str(storage), "--resume",
     ]  # fmt: skip
-    assert shlex.split(ui_command(uri))[:3] == ["mlflow", "ui", "--backend-store-uri"]
-    assert shlex.split(ui_command(uri))[3] == uri
+    assert shlex.split(ui_command(uri))[:5] == [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri"]
+    assert shlex.split(ui_command(uri))[5] == uri
