@@ -16,7 +16,7 @@ import numpy as np
 OUT = Path("/tmp/synth")
 SD = 0.15
 R = 60
-SCENARIOS = {  # name: (study, builder call, truth)
+SCENARIOS = {  # name: (study, truth); the builder calls are in build()
     "patch_flat": ("patch_size_low_data", "no effect of the patch size"),
     "patch_falls": ("patch_size_low_data", "accuracy falls 12 points per doubling of the patch"),
     "o2i_data_only": ("o2i_data_size", "a data-size gain alike at both O2I: no interaction"),
