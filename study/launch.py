@@ -80,24 +80,14 @@ def start_ray(address: str | None) -> None:
     import ray
 
     os.environ.update(HIDE_GPUS_FROM_CPU_TRIALS)
-    main_thread = threading.current_thread() is threading.main_thread()
-    # The local instance's processes start with SIGTERM blocked (as Ray blocks SIGINT in them): a
-    # SIGTERM to the whole process group (docker stop, a job's kill) then stops only this driver,
-    # which stops the trials, closes their runs and shuts Ray down itself; without the block, Ray's
-    # GCS died at once and the driver waited 60 s for it, leaving every run RUNNING.
-    blocked = {signal.SIGTERM} if main_thread and not address else set()
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-    try:
-        if address:
-            runtime_env = {"env_vars": dict(HIDE_GPUS_FROM_CPU_TRIALS)}
-            ray.init(address=address, logging_level=logging.ERROR, runtime_env=runtime_env)
-        else:
-            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.ERROR)
-        # After ray.init, whose own SIGTERM handler would abort the driver without a word.
-        if main_thread:
-            signal.signal(signal.SIGTERM, sigterm_as_sigint)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    if address:
+        runtime_env = {"env_vars": dict(HIDE_GPUS_FROM_CPU_TRIALS)}
+        ray.init(address=address, logging_level=logging.ERROR, runtime_env=runtime_env)
+    else:
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, logging_level=logging.ERROR)
+    # After ray.init, whose own SIGTERM handler would abort the driver without a word.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, sigterm_as_sigint)
 
 
 def record_ray_processes(experiment_dir: Path) -> None:

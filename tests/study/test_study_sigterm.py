@@ -21,6 +21,11 @@ from study.mlflow_store import RUNNING
 
 
 @pytest.mark.slow  # two real Ray starts and a study: about 3 minutes
+@pytest.mark.xfail(
+    reason="issue 26 item 8: Ray's processes started with SIGTERM blocked left its agents running after "
+    "shutdown, so that fix is withdrawn; SIGTERM to the process group is open",
+    strict=False,
+)
 def test_sigterm_to_the_process_group_stops_cleanly_and_resume_completes(tmp_path, env):
     log = tmp_path / "driver.log"
     with open(log, "w") as out:
