@@ -2,7 +2,7 @@
 
     python -m study.run patch_size_low_data --profile smoke    # a whole study in about 2 minutes
     python -m study.run patch_size_low_data --profile demo     # make run: 7 minutes that learn
-    python -m study.run patch_size_low_data --profile cpu      # about 55 minutes on 2 CPU cores
+    python -m study.run patch_size_low_data --profile cpu      # about 2 hours on 2 CPU cores
     python -m study.run patch_size_low_data                    # the paper's settings (GPU)
 
 Rebuilds Table 4 of Riffi-Aslett and Fell, "On the Generalizability of Iterative Patch Selection for

@@ -45,7 +45,10 @@ STUDIES = {  # study -> its axes as run, and the old verdicts its README reporte
     "memory_size": (["selection.memory_size"], {"memory size": "does not hold"}),
 }
 TASKS = ("majority", "max", "top", "multi")
-FOLDERS = {"noise_thickness": "noise_thickness-cpu-first"}  # a first run, since rerun in <study>-cpu/
+FOLDERS = {
+    "noise_thickness": "noise_thickness-cpu-first",
+    "patch_size_low_data": "patch_size_low_data-cpu-first",
+}  # a first run, since rerun in <study>-cpu/
 
 
 def label_distribution(config: IPSConfig) -> dict:
