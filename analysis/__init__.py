@@ -15,8 +15,8 @@ Modules, in the order data flows through them:
 - ``status``: outcomes (completed, early_stopped, not_converged, failed, ...), each trial counted once;
 - ``published`` (+ ``published.json``): the paper's values, by table number;
 - ``tables`` (+ ``paper_columns``): the paper-table layout, ours beside the paper's; ``compare``: two
-  tables side by side; ``runner_table``: the glance ``python -m study.run`` prints when its trials end
-  (the study's metric per configuration, from the runs' last values, also for an interrupted study);
+  tables side by side (the glance ``python -m study.run`` prints when its trials end is the runner's
+  own, ``study.summary``);
 - ``intervals`` (Welch-Satterthwaite t intervals of contrasts of cell means, calibrated for few
   seeds), ``headline`` (the task that decides, and the gate: no verdict on smoke or where nothing
   learned), ``verdicts``, ``findings``, ``claims``, ``chance_thresholds``: the findings and their

@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.runs import LoggedStudy, Task
+from study import tracking
 
 SPLIT_SIZE_PARAMS = {"train": "data.train_canvases", "val": "data.validation_canvases"}
 VECTORS_KEY = "vectors"
@@ -51,19 +52,6 @@ UPPER_BOUND_ONLY = "upper bound only"
 NO_LABELS = "no label distribution"
 
 
-def _class_order(label: Any) -> tuple[int, float, str]:
-    try:
-        return (0, float(label), "")
-    except (TypeError, ValueError):
-        return (1, 0.0, str(label))
-
-
-def blind_answer(train_counts: dict[Any, int]) -> Any:
-    """The class a blind model answers: the training set's most frequent (ties: the smallest)."""
-    best = max(train_counts.values())
-    return min((c for c, n in train_counts.items() if n == best), key=_class_order)
-
-
 def multiclass_chance(train_counts: dict[Any, int], counts: dict[Any, int] | None = None) -> Chance:
     """Accuracy on a split with ``counts`` (default: the training split) of always answering the
     training set's most frequent class."""
@@ -71,7 +59,7 @@ def multiclass_chance(train_counts: dict[Any, int], counts: dict[Any, int] | Non
     total = sum(counts.values())
     if not total or not train_counts or not sum(train_counts.values()):
         return Chance(math.nan, math.nan, NO_LABELS)
-    value = counts.get(blind_answer(train_counts), 0) / total
+    value = counts.get(tracking.blind_answer(train_counts), 0) / total
     return Chance(value, value, MOST_FREQUENT)
 
 
@@ -79,7 +67,7 @@ def blind_vector(train_counts: dict[Any, int], train_size: float) -> str:
     """The label vector a blind multilabel model answers: the classes present in more than half of the
     training images, as ``label_set_counts`` keys them (``"0,3,7"``; ``""`` for none)."""
     present = [c for c, n in train_counts.items() if train_size and n / train_size > 0.5]
-    return ",".join(str(c) for c in sorted(present, key=_class_order))
+    return ",".join(str(c) for c in sorted(present, key=tracking.class_order))
 
 
 def multilabel_chance(

@@ -32,7 +32,7 @@ from analysis.plots import independent_fields
 from analysis.runs import LoggedStudy, load_study
 from analysis.store import StoreError, client_for, invocations
 from analysis.tables import StudyTable, build_table
-from study.redact import redact_uri
+from study import tracking
 
 DEFAULT_OUT = Path("outputs") / "report"
 
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except MlflowException as error:
-        where = redact_uri(args.tracking_uri or "the default store")
+        where = tracking.redact_uri(args.tracking_uri or "the default store")
         print(f"error: the MLflow store {where} could not be read: {error.message}", file=sys.stderr)
         return 2
     except OSError as error:  # --out: a file, or a folder that cannot be written

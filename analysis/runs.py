@@ -17,20 +17,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import mlflow
 import pandas as pd
 from mlflow.entities import Run
-from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from analysis.epoch_values import summarised_trials
@@ -111,7 +104,7 @@ def load_study(
     runs = trial_runs(client, chosen)
     history = load_history(client, runs)
     trials = trial_frame(runs, history)
-    labels = load_label_distributions(client, runs)
+    labels = tracking.label_distributions(client, runs)
     provenance = {run.info.run_id: run_provenance(run) for run in runs}
     return LoggedStudy(name, chosen, client.tracking_uri, trials, history, labels, provenance=provenance)
 
@@ -237,37 +230,3 @@ def last_value_wins(history: pd.DataFrame) -> pd.DataFrame:
 
 
 # artifacts ------------------------------------------------------------------------------------------
-
-
-def load_label_distributions(client: MlflowClient, runs: list[Run]) -> dict[str, dict[str, Any]]:
-    """run id -> parsed ``label_distribution.json`` for the runs that logged one."""
-    found = {}
-    with tempfile.TemporaryDirectory() as folder, _quiet_downloads():
-        for run in runs:
-            destination = Path(folder) / run.info.run_id
-            destination.mkdir()
-            try:
-                path = mlflow.artifacts.download_artifacts(
-                    artifact_uri=f"{run.info.artifact_uri}/{tracking.ARTIFACT_LABELS}",
-                    dst_path=str(destination),
-                    tracking_uri=client.tracking_uri,
-                )
-            except (OSError, MlflowException):
-                continue  # this run logged no label distribution
-            found[run.info.run_id] = json.loads(Path(path).read_text())
-    return found
-
-
-@contextmanager
-def _quiet_downloads() -> Iterator[None]:
-    """MLflow draws a progress bar per artifact download; switch it off while we read."""
-    name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
-    before = os.environ.get(name)
-    os.environ[name] = "false"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before

@@ -35,9 +35,8 @@ OUTCOMES = (
 )
 ALWAYS_SHOWN = (*FINISHED, NOT_CONVERGED, tracking.STATUS_FAILED, tracking.STATUS_RUNNING)
 DEFAULT_MARGIN = 0.05
-# The trials that tables and findings average by default; an early-stopped trial trained for less, so
-# it is counted apart, never averaged in (the runner's end-of-study table keeps the same rule).
-SUMMARISED_STATUSES: tuple[str, ...] = (tracking.STATUS_COMPLETED,)
+# The trials that tables and findings average by default (``study.tracking``, also the runner's rule).
+SUMMARISED_STATUSES = tracking.SUMMARISED_STATUSES
 
 
 def training_excess(study: LoggedStudy) -> pd.DataFrame:

@@ -16,7 +16,6 @@ from mlflow.entities import Run, ViewType
 from mlflow.tracking import MlflowClient
 
 from study import tracking
-from study.redact import client_uri, redact_uri
 from study.sqlite_store import store_problem
 
 INDEX_DIGITS = 4  # "@12" is an index; "@42264324" is a run-id prefix
@@ -28,11 +27,11 @@ class StoreError(ValueError):
 
 def resolve_tracking_uri(where: str | os.PathLike | None = None) -> str:
     """A tracking URI to read from a URI, a path to a SQLite file, or nothing (``$MLFLOW_TRACKING_URI``
-    if set, else ``./mlflow.db``): ``study.tracking.resolve_tracking_uri(..., reading=True)``, the one
+    if set, else ``./mlflow.db``): ``study.tracking.tracking_uri_to_read``, the one
     resolver; a store that does not exist, or a SQLite file that MLflow would change (another program's
     database, a half-built store: ``study.sqlite_store``), raises ``StoreError``."""
     try:
-        uri = tracking.resolve_tracking_uri(where, reading=True)
+        uri = tracking.tracking_uri_to_read(where)
     except tracking.StoreNotFound as error:
         raise StoreError(str(error)) from None
     database = tracking.sqlite_path(uri)
@@ -42,13 +41,14 @@ def resolve_tracking_uri(where: str | os.PathLike | None = None) -> str:
     if uri.startswith(("http://", "https://")):
         problem = tracking.server_problem(uri)  # MLflow would retry an unreachable server for minutes
         if problem:
-            raise StoreError(f"{redact_uri(uri)}: {problem}")
+            raise StoreError(f"{tracking.redact_uri(uri)}: {problem}")
     return uri
 
 
 def client_for(where: str | os.PathLike | None = None) -> MlflowClient:
     """An ``MlflowClient`` bound to the resolved store (never changes the global tracking URI)."""
-    return MlflowClient(tracking_uri=client_uri(resolve_tracking_uri(where)))  # credentials in the env
+    # the URI without its credentials: MLflow reads them from the environment
+    return MlflowClient(tracking_uri=tracking.client_uri(resolve_tracking_uri(where)))
 
 
 def study_names(client: MlflowClient) -> list[str]:

@@ -1,6 +1,6 @@
-"""Per-patch encoder costs, measured: the calibration of the dry run's time estimate (``study.cost``).
+"""Per-patch encoder costs, measured: the calibration of the dry run's time estimate (``estimate.cost``).
 
-    python -m bench.costs --json study/encoder_costs.json --threads 1     # about 2 minutes on 1 core
+    python -m bench.costs --json estimate/encoder_costs.json --threads 1     # about 2 minutes on 1 core
 
 For each encoder depth (ResNet-18 with 2 stages on 1-channel patches, as on Megapixel MNIST; with 4
 stages on 3-channel patches, as on traffic signs) and each patch size it times, on one thread:
@@ -15,7 +15,7 @@ stages on 3-channel patches, as on traffic signs) and each patch size it times, 
   scoring, sorting), at Table 4's setting with blank-patch reuse off.
 
 Each figure is the median of ``--repeats`` timings after one warm-up. The JSON holds the figures, the
-machine, the load average while they were taken and this description; ``study.cost`` reads it.
+machine, the load average while they were taken and this description; ``estimate.cost`` reads it.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ Each step adds its part to ``DIR/results.json`` (read, updated, written back), s
 later step's timeout. Every measurement is wrapped: an error (an OOM, say) is recorded, the rest goes on.
 ``--quick`` shrinks every size so that the script can be checked on a CPU; its figures mean nothing.
 ``DIR/gpu_memory.json`` holds the shipped CPU figures and the two CUDA reports (fp32 and bf16, merged
-by ``bench.gpu_memory``, each with its measured CUDA context): commit it as ``study/gpu_memory.json``
-(``study.gpu_packing`` then prefers the CUDA figures and uses the measured context with headroom).
+by ``bench.gpu_memory``, each with its measured CUDA context): commit it as ``estimate/gpu_memory.json``
+(``estimate.gpu_memory`` then prefers the CUDA figures and uses the measured context with headroom).
 The helpers and steps live in ``bench.device_probe`` (facts), ``bench.device_table4`` (table4,
 packing) and ``bench.device_study`` (study, summary).
 
@@ -66,11 +66,11 @@ def bench(args: argparse.Namespace) -> None:
 
 def memory(args: argparse.Namespace) -> None:
     """``bench.gpu_memory`` on this device, fp32 then bf16, merged into a copy of the shipped figures
-    (``DIR/gpu_memory.json``, to commit as ``study/gpu_memory.json``: the CUDA reports with the measured
+    (``DIR/gpu_memory.json``, to commit as ``estimate/gpu_memory.json``: the CUDA reports with the measured
     context beside the shipped CPU ones); each measured peak against the shipped estimate, and the
     shares Table 4's trials get on this card from the shipped figures and from the merged ones."""
     from bench import gpu_memory
-    from study import gpu_packing as packing
+    from estimate import gpu_memory as packing
 
     figures_file = args.out / "gpu_memory.json"
     shutil.copy(packing.FIGURES_FILE, figures_file)
@@ -104,7 +104,7 @@ def memory(args: argparse.Namespace) -> None:
                     "holds": figure["peak_mb"] <= estimate * packing.MARGIN,
                 }
             )
-    card_mb = packing.card_memory_mb("auto")
+    card_mb = packing.local_card_mb()
     shares = []
     for patch in (25, 50, 100, 150):
         for bf16 in ("off", "auto"):

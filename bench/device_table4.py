@@ -1,7 +1,7 @@
 """The device check's Table 4 steps (``python -m bench.device_check table4`` and ``packing``): rendering
 and loading onto the device, short fits of the paper's trial (images per second, peak allocated and
 reserved memory, the process's footprint), and K trials at once on the card under the caps that
-``study.trial_device`` sets, with their total throughput.
+``ips.resources`` sets, with their total throughput.
 
 Table 4's setting is the ``patch_size_low_data`` paper trial (3000x3000 canvases, 84-pixel digits, 400
 curves, the published renderer, memory 100, iteration 100, batch 16), with fewer canvases and epochs;
@@ -26,9 +26,10 @@ from bench.device_probe import MIB, cuda_memory, device, guarded, save, smi
 
 
 def table4_config(patch: int, quick: bool, **changes: Any):
-    """The ``patch_size_low_data`` paper trial at ``patch`` (seed 0), with ``changes`` (dotted)."""
+    """The ``patch_size_low_data`` paper trial at ``patch`` (seed 0), with ``changes`` (dotted): the
+    study's base with its paper profile's overrides, as the runner builds its trials."""
+    from ips.config import override
     from search_spaces import STUDIES
-    from study.plan import plan_study
 
     if quick:  # a CPU-sized stand-in: the same code paths
         changes = {
@@ -42,13 +43,9 @@ def table4_config(patch: int, quick: bool, **changes: Any):
             **{k: v for k, v in changes.items() if not k.startswith("data.") or k.endswith("_canvases")},
         }
         patch = max(16, patch // 3)
-    plan = plan_study(STUDIES["patch_size_low_data"], "paper", seeds=1, overrides=changes)
-    by_patch = {trial.config.patches.size: trial.config for trial in plan.trials}
-    if patch in by_patch:
-        return by_patch[patch]
-    from ips.config import override
-
-    return override(plan.trials[0].config, {"patches.size": patch})
+    study = STUDIES["patch_size_low_data"]
+    base = override(study.base, {**study.profiles["paper"].overrides, **changes})
+    return override(base, {"patches.size": patch, "seed": 0})
 
 
 def short_fit(patch: int, bf16: str, train: int, val: int, epochs: int, workers: int, quick: bool):
@@ -144,12 +141,13 @@ def table4(args: argparse.Namespace) -> None:
 def packing_worker(args: argparse.Namespace) -> None:
     """One trial as the trainable runs it: its CPUs and GPU share, the cap, then a short Table 4 fit.
     Without CUDA (``--quick`` on a CPU) the trial is given no GPU, as ``--gpus-per-trial 0`` would."""
-    from study.trial_device import limit_to_resources, memory_fraction
+    from estimate.gpu_memory import cuda_context_mb
+    from ips.resources import limit_to_resources, memory_fraction
 
     share = args.share if torch.cuda.is_available() else 0.0
     start = time.perf_counter()
-    placed = limit_to_resources(args.cpus, share)
-    fraction = memory_fraction(share) if 0 < share < 1 else None
+    placed = limit_to_resources(args.cpus, share, cuda_context_mb())
+    fraction = memory_fraction(share, cuda_context_mb()) if 0 < share < 1 else None
     figures = short_fit(50, "auto", 48, 16, 2, placed.workers, args.quick)
     print(
         json.dumps(

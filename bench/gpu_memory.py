@@ -1,7 +1,7 @@
 """Peak memory of one IPS training step per encoder and setting: the figures ``--gpus-per-trial auto``
-packs trials by (``study.gpu_packing``).
+packs trials by (``estimate.gpu_memory``).
 
-    python -m bench.gpu_memory --json study/gpu_memory.json                 # CUDA when present
+    python -m bench.gpu_memory --json estimate/gpu_memory.json                 # CUDA when present
     python -m bench.gpu_memory --json /tmp/cpu.json --device cpu --threads 1
 
 For each setting (encoder, patch size, memory size, iteration size, batch size) it builds the model
@@ -14,14 +14,14 @@ before): ``activation_mb``, what grows with batch x patches x patch area.
 
 The images are random tensors of the setting's size (memory does not depend on their content), so one
 path serves the 1-channel Megapixel MNIST encoder and the 3-channel traffic-sign encoder alike. Run on a
-GPU machine and commit the JSON: ``study.gpu_packing`` prefers CUDA figures over CPU ones.
+GPU machine and commit the JSON: ``estimate.gpu_memory`` prefers CUDA figures over CPU ones.
 
 The JSON holds one report per device and precision (``reports``): a run merges its figures into the
 report of its own device and precision, replacing the figures of the settings it measured and keeping
 every other (so fp32, then ``--bf16``, then another device, keep all three). On CUDA a report also
 holds ``cuda_context_mb``, this process's CUDA context measured after the steps: the card's used
 memory (``torch.cuda.mem_get_info``) less what PyTorch's allocator reserved, which is the context
-alone where no other process uses the card (the packing adds headroom: ``study.gpu_packing``).
+alone where no other process uses the card (the packing adds headroom: ``estimate.gpu_memory``).
 """
 
 from __future__ import annotations
@@ -36,12 +36,12 @@ import torch
 
 from bench.measure import write_json
 from bench.throughput import machine, selection_memory
+from estimate.gpu_memory import figure_reports, image_size
 from ips.config import IPSConfig, override
 from ips.model import IPSModel
 from ips.optimisation import build_optimizer
 from ips.train import train_step
 from search_spaces._traffic import BASE as TRAFFIC_BASE
-from study.gpu_packing import figure_reports, image_size
 
 # (base config, its image size overrides, [(patch, memory, iteration, batch), ...]): the Megapixel MNIST
 # encoder (ResNet-18, 2 stages, 1 channel, embedding 128) and the traffic-sign one (4 stages, 3 channels,
@@ -124,8 +124,8 @@ def measure(config: IPSConfig, device: torch.device) -> dict[str, Any]:
 NOTE = (
     "Peak memory of one IPS training step per encoder, written by python -m bench.gpu_memory (see its "
     "docstring): one report per device and precision; each run merges its figures into its own report. "
-    "study.gpu_packing prefers CUDA figures: on a GPU machine run python -m bench.gpu_memory --json "
-    "study/gpu_memory.json, and again with --bf16, and commit the file."
+    "estimate.gpu_memory prefers CUDA figures: on a GPU machine run python -m bench.gpu_memory --json "
+    "estimate/gpu_memory.json, and again with --bf16, and commit the file."
 )
 SETTING_FIELDS = (
     "architecture", "stages", "input_channels", "image_height", "image_width",

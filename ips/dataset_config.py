@@ -180,12 +180,16 @@ class MegapixelMNISTConfig:
 
     @property
     def object_size(self) -> int:
+        """The side of one digit: ``IPSConfig`` derives the object-to-image and -patch ratios from it."""
         return self.digit_size
 
     @property
-    def object_to_image_ratio(self) -> float:
-        """Area of one digit over the area of the canvas (a fraction, not a percentage)."""
-        return self.digit_size**2 / (self.canvas_height * self.canvas_width)
+    def images_per_split(self) -> tuple[int, int]:
+        """(training, validation) images: the canvases of each split."""
+        return self.train_canvases, self.validation_canvases
+
+
+IMAGES_PER_SET = 750  # about this many images of Set1 (and of Set2) keep a speed-limit label
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,14 @@ class TrafficSignsConfig:
     @property
     def object_size(self) -> int | None:
         return None  # signs vary in size
+
+    @property
+    def images_per_split(self) -> tuple[int, int]:
+        """(training, validation) images, about: each set holds about ``IMAGES_PER_SET`` labelled images
+        (the true counts are read from the folder); training keeps ``fraction`` of its set, validation
+        too with ``first_per_class``."""
+        train = round(IMAGES_PER_SET * self.fraction)
+        return train, train if self.validation_subset == "first_per_class" else IMAGES_PER_SET
 
 
 DataConfig = MegapixelMNISTConfig | TrafficSignsConfig

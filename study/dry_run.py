@@ -7,7 +7,7 @@ every trial with its index, grid point, seed, full flattened config (the params 
 derived values and cost estimate (encoder multiply-accumulates and seconds on the given resources);
 the total cost estimate; and notes (e.g. digits reused). A searched study has no trials before it
 runs: its base config and search space are given instead, costed at the space's corners. The cost
-model itself is ``study.cost``; ``plan_seconds`` is also the runner's ETA before a trial finishes.
+model itself is ``estimate.cost``; ``plan_seconds`` is also the runner's ETA before a trial finishes.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import itertools
 import statistics
 from typing import Any
 
+from estimate.cost import TrialCost, human_count, human_seconds, trial_cost, wall_seconds
 from ips.config import IPSConfig, flatten, override
-from ips.data.mnist_digits import digit_reuse
-from study.cost import TrialCost, human_count, human_seconds, trial_cost, wall_seconds
+from ips.data import digits_reused
 from study.plan import Plan, search_corners
 
 
@@ -29,14 +29,15 @@ def trial_table(plan: Plan) -> str:
     for trial in plan.trials:
         config = trial.config
         flat = {**trial.overrides}
-        o2i, o2p = config.object_to_image_ratio, config.object_to_patch_ratio
+        derived = config.derived()
+        o2i, o2p = derived["object_to_image_ratio"], derived["object_to_patch_ratio"]
         rows.append(
             [
                 str(trial.index),
                 *(str(flat.get(field, "")) for field in fields),
                 str(trial.seed),
-                str(config.number_of_patches),
-                str(min(config.selection.memory_size, config.number_of_patches)),
+                str(derived["number_of_patches"]),
+                str(derived["kept_patches"]),
                 "-" if o2i is None else f"{100 * o2i:.4f}",
                 "-" if o2p is None else f"{100 * o2p:,.0f}",  # percent, as in the report
                 str(config.optimisation.epochs),
@@ -111,9 +112,7 @@ def cost_seconds(cost: TrialCost, trials: int, cpus: float, gpus: float, concurr
 def plan_notes(plan: Plan) -> list[str]:
     """What a reader of the plan should know before running it: digits reused (the worst trial)."""
     configs = [trial.config for trial in plan.trials] or [plan.base]
-    mnist = [c.data for c in configs if c.data.name == "megapixel_mnist"]
-    busiest = max(mnist, key=lambda d: (d.train_canvases, d.validation_canvases), default=None)
-    reused = busiest and digit_reuse(busiest.train_canvases, busiest.validation_canvases, busiest.mnist_path)
+    reused = digits_reused(max((c.data for c in configs), key=lambda data: data.images_per_split))
     return [reused] if reused else []
 
 
@@ -144,12 +143,14 @@ def describe(plan: Plan, *, cpus: float, gpus: float, concurrent: int) -> str:
 # ---------------------------------------------------------------------------------------- --json
 
 
+# The derived values each trial of ``--json`` carries: a part of ``IPSConfig.derived()``, the list that
+# MLflow logs in full as ``derived.*``.
+JSON_DERIVED = ("number_of_patches", "object_to_image_ratio", "object_to_patch_ratio")
+
+
 def derived(config: IPSConfig) -> dict[str, Any]:
-    return {
-        "number_of_patches": config.number_of_patches,
-        "object_to_image_ratio": config.object_to_image_ratio,
-        "object_to_patch_ratio": config.object_to_patch_ratio,
-    }
+    values = config.derived()
+    return {key: values[key] for key in JSON_DERIVED}
 
 
 def trial_cost_json(cost: TrialCost, cpus: float, gpus: float) -> dict[str, float]:

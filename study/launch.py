@@ -1,7 +1,7 @@
 """The launch: a validated plan and typed ``LaunchOptions`` in, an exit code out.
 
 ``launch`` starts Ray (or joins a cluster), writes the study folder's record once Ray has accepted the
-resources (``study.invocation``), opens the MLflow parent run, builds (or restores) the Tuner, runs
+resources (``study.guard.invocation``), opens the MLflow parent run, builds (or restores) the Tuner, runs
 it and prints the summary. ``study.run.main`` calls it once the plan is validated and the storage
 folder checked; Ray and MLflow are imported only inside ``launch``, so that bad input is refused
 before either is imported.
@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from study import tracking
-from study.gpu_packing import AutoResources, card_memory_mb, is_auto
-from study.lock import mark_environment
+from study.gpu_share import AutoResources, card_memory_mb, concurrent_trials, is_auto
+from study.guard.lock import mark_environment
+from study.guard.redact import client_uri, redact_uri
 from study.plan import Plan, StudyError
 from study.ray_config import HIDE_GPUS_FROM_CPU_TRIALS
-from study.redact import client_uri, redact_uri
 
 CHECKPOINTS_TO_KEEP = 2
 TUNER_STATE_FILE = "tuner.pkl"  # written by Tuner(); Ray's trials are listed only from:
@@ -40,7 +40,7 @@ EXIT_OK, EXIT_FAILED_TRIALS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 class LaunchOptions:
     """What the launch needs of the command line, checked and resolved by ``study.run``."""
 
-    experiment_dir: Path  # the study folder, <storage>/<study>-<profile>
+    study_folder: Path  # the study folder, <storage>/<study>-<profile>
     tracking_uri: str  # absolute; a password in it is never written or printed
     command: tuple[str, ...] = ()  # the command line's arguments, recorded (redacted) in study.json
     resume: bool = False
@@ -75,7 +75,7 @@ def quiet_libraries() -> None:
 def start_ray(address: str | None) -> None:
     """Join ``address``, or start a local instance whose ports listen on 127.0.0.1 only (the
     environment is set before ``import ray`` in ``launch``). Either way Ray hides the GPUs from a
-    worker given none (``study.trial_device``): locally its workers inherit this environment, on a
+    worker given none (``ips.resources``): locally its workers inherit this environment, on a
     cluster the job's runtime environment carries it."""
     import ray
 
@@ -90,20 +90,20 @@ def start_ray(address: str | None) -> None:
         signal.signal(signal.SIGTERM, sigterm_as_sigint)
 
 
-def record_ray_processes(experiment_dir: Path) -> None:
+def record_ray_processes(study_folder: Path) -> None:
     """Note the local Ray instance's processes in the study's lock, for the next driver to end them
     should this one be killed (kill -9 leaves them running)."""
     import psutil
 
-    from study.lock import record_processes
+    from study.guard.lock import record_processes
 
     processes = psutil.Process().children(recursive=True)
-    record_processes(experiment_dir, [(process.pid, process.create_time()) for process in processes])
+    record_processes(study_folder, [(process.pid, process.create_time()) for process in processes])
 
 
 def trial_resources(options: LaunchOptions) -> dict[str, float] | AutoResources:
     """CPUs and GPUs per trial; a GPU share by default where the cluster has GPUs; with ``auto`` a
-    function of each trial's config (``study.gpu_packing``)."""
+    function of each trial's config (``study.gpu_share``)."""
     import ray
 
     available = ray.cluster_resources()
@@ -124,26 +124,13 @@ def trial_resources(options: LaunchOptions) -> dict[str, float] | AutoResources:
     return {"cpu": options.cpus_per_trial, "gpu": gpus}
 
 
-def concurrent_trials(options: LaunchOptions, resources: dict[str, float]) -> int:
-    """How many trials run at once: --max-concurrent, else as many as the CPUs (and GPUs) allow."""
-    import ray
-
-    if options.max_concurrent:
-        return options.max_concurrent
-    available = ray.cluster_resources()
-    count = int(available.get("CPU", 1) // resources["cpu"])
-    if resources["gpu"] > 0:
-        count = min(count, int(available.get("GPU", 0) / resources["gpu"] + 1e-9))
-    return max(1, count)
-
-
 def build_tuner(
     plan: Plan,
     trainable: Any,
-    experiment_dir: Path,
+    study_folder: Path,
     callbacks: list,
     options: LaunchOptions,
-    where: dict[str, str],
+    runs: tracking.InvocationRuns | None,
     concurrent: int,
 ):
     from ray import tune
@@ -151,7 +138,7 @@ def build_tuner(
     from study.ray_config import trial_dirname
     from study.search import scheduler, search_setup
 
-    param_space, search_alg, samples = search_setup(plan, experiment_dir, where)
+    param_space, search_alg, samples = search_setup(plan, study_folder, runs)
     tune_config = tune.TuneConfig(
         metric=plan.study.metric,
         mode=plan.study.mode,
@@ -166,8 +153,8 @@ def build_tuner(
         reuse_actors=True,  # the next trial runs in a finished trial's process: no new torch import
     )
     run_config = tune.RunConfig(
-        name=experiment_dir.name,
-        storage_path=str(experiment_dir.parent),
+        name=study_folder.name,
+        storage_path=str(study_folder.parent),
         callbacks=callbacks,
         checkpoint_config=tune.CheckpointConfig(num_to_keep=CHECKPOINTS_TO_KEEP),
         failure_config=tune.FailureConfig(max_failures=options.retries),
@@ -176,14 +163,14 @@ def build_tuner(
     return tune.Tuner(trainable, param_space=param_space, tune_config=tune_config, run_config=run_config)
 
 
-def restorable(experiment_dir: Path, searched: bool = False) -> bool:
+def restorable(study_folder: Path, searched: bool = False) -> bool:
     """Whether Ray can continue the study: its Tuner and its list of trials were both saved, and for a
     searched study its searcher too (Ray saves it just after the list). A driver killed between the
     saves leaves only the Tuner: the study then starts its trials afresh (none had started, as trials
     start after the first list is saved)."""
-    saved_trials = any(experiment_dir.glob(EXPERIMENT_STATE_PATTERN))
-    saved_searcher = not searched or any(experiment_dir.glob(SEARCHER_STATE_PATTERN))
-    return (experiment_dir / TUNER_STATE_FILE).is_file() and saved_trials and saved_searcher
+    saved_trials = any(study_folder.glob(EXPERIMENT_STATE_PATTERN))
+    saved_searcher = not searched or any(study_folder.glob(SEARCHER_STATE_PATTERN))
+    return (study_folder / TUNER_STATE_FILE).is_file() and saved_trials and saved_searcher
 
 
 def resources_text(resources: dict[str, float] | AutoResources) -> str:
@@ -211,27 +198,25 @@ def tuner_for(
     from study.progress import ProgressPrinter
     from study.search import search_setup
 
-    experiment_dir, (experiment_id, parent_id) = options.experiment_dir, runs
-    if options.resume and restorable(experiment_dir, searched=plan.searched):
+    study_folder, (experiment_id, parent_id) = options.study_folder, runs
+    if options.resume and restorable(study_folder, searched=plan.searched):
         # A grid's space again (Ray keeps it only in its trial list); a search's lives in its searcher.
-        space = search_setup(plan, experiment_dir, {})[0] if plan.search is None else None
+        space = search_setup(plan, study_folder, None)[0] if plan.search is None else None
         return tune.Tuner.restore(
-            str(experiment_dir), trainable=trainable, param_space=space, resume_errored=True
+            str(study_folder), trainable=trainable, param_space=space, resume_errored=True
         )
     if options.resume:
-        print(f"no Ray state to restore in {experiment_dir}; starting its trials again", flush=True)
+        print(f"no Ray state to restore in {study_folder}; starting its trials again", flush=True)
     callbacks = [
         MLflowTrialLogger(
             tracking_uri=options.tracking_uri, experiment_id=experiment_id, parent_run_id=parent_id
         ),
         ProgressPrinter(plan.study.metric, plan.number_of_trials, estimate),
     ]
-    where = {
-        "mlflow_tracking_uri": redact_uri(options.tracking_uri),  # Optuna and Ray store it
-        "mlflow_experiment_id": experiment_id,
-        "mlflow_parent_run_id": parent_id,
-    }
-    return build_tuner(plan, trainable, experiment_dir, callbacks, options, where, concurrent)
+    where = tracking.InvocationRuns(
+        redact_uri(options.tracking_uri), experiment_id, parent_id
+    )  # redacted: pickled
+    return build_tuner(plan, trainable, study_folder, callbacks, options, where, concurrent)
 
 
 def exit_code(client: Any, experiment_id: str, parent_id: str) -> int:
@@ -252,7 +237,7 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
     """Run the plan: ``EXIT_OK`` when every trial finished, ``EXIT_FAILED_TRIALS`` when some failed,
     ``EXIT_INTERRUPTED`` when the study was stopped (``--resume`` continues it), ``EXIT_USAGE`` when Ray
     refused the resources (then nothing was written in the study folder but its lock)."""
-    experiment_dir, tracking_uri = options.experiment_dir, options.tracking_uri
+    study_folder, tracking_uri = options.study_folder, options.tracking_uri
     os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")  # belt and braces: every path is absolute
     # A checkpoint every epoch forces frequent snapshots of the experiment state (what --resume reads):
     # wanted here, so Ray's warning about them is noise.
@@ -260,17 +245,17 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
     quiet_libraries()
     if not options.address:
         os.environ.update(LOOPBACK_ONLY_ENV)
-        mark_environment(experiment_dir)  # the local Ray instance's processes: this study's (study.lock)
+        mark_environment(study_folder)  # the local Ray instance's processes: this study's (guard.lock)
     import ray
     from mlflow import MlflowClient
     from ray import tune
 
-    from analysis.runner_table import runner_table
     from study import mlflow_store as store
     from study import mlflow_ui
     from study.dry_run import plan_seconds
-    from study.invocation import write_invocation
+    from study.guard.invocation import write_invocation
     from study.sqlite_store import ensure_store
+    from study.summary import runner_table
     from study.trainable import train_trial
 
     print(
@@ -279,7 +264,7 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
     )
     start_ray(options.address)
     if not options.address:
-        record_ray_processes(experiment_dir)
+        record_ray_processes(study_folder)
     try:
         try:
             resources = trial_resources(options)
@@ -287,20 +272,22 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_USAGE
         if not options.resume:  # Ray accepted the resources: from now on only --resume continues
-            write_invocation(experiment_dir, plan, tracking_uri, options.command)
+            write_invocation(study_folder, plan, tracking_uri, options.command)
         ensure_store(tracking_uri)  # a new SQLite store built whole, before MLflow opens it
         client = MlflowClient(client_uri(tracking_uri))
-        experiment_id, parent_id = store.open_parent_run(client, plan, tracking_uri, experiment_dir)
+        experiment_id, parent_id = store.open_parent_run(client, plan, tracking_uri, study_folder)
         trainable = tune.with_resources(train_trial, resources)
         typical = resources.typical(plan) if isinstance(resources, AutoResources) else resources
-        concurrent = concurrent_trials(options, typical)
+        available = ray.cluster_resources()
+        cluster = (available.get("CPU", 1), available.get("GPU", 0))
+        concurrent = concurrent_trials(options.max_concurrent, *cluster, typical)
         estimate = plan_seconds(plan, cpus=typical["cpu"], gpus=typical["gpu"], concurrent=concurrent)
         shown = redact_uri(tracking_uri)
         url = mlflow_ui.ui_url(shown, experiment_id, parent_id)
         print(
             f"study {plan.study.name} (profile {plan.profile_name}): {plan.number_of_trials} trials, "
             f"{resources_text(resources)} per trial, up to {concurrent} at once\n"
-            f"Ray results: {experiment_dir}\n"
+            f"Ray results: {study_folder}\n"
             f"MLflow: {shown}, experiment {plan.study.name}, parent run {parent_id}\n"
             f"MLflow UI: {store.ui_command(shown)}\n  then open {url}",
             flush=True,
@@ -315,7 +302,7 @@ def launch(plan: Plan, options: LaunchOptions) -> int:
 
             print(
                 "The Optuna study in optuna-dashboard:\n  "
-                + "\n  then ".join(dashboard_commands(experiment_dir))
+                + "\n  then ".join(dashboard_commands(study_folder))
             )
         return exit_code(client, experiment_id, parent_id)
     finally:

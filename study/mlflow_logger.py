@@ -41,9 +41,9 @@ from ray.tune.experiment import Trial
 from ips.config import IPSConfig, to_dict
 from study import mlflow_store as store
 from study import tracking
+from study.guard.redact import client_uri, redact_uri
 from study.plan import point_label
 from study.ray_config import LABELS_KEY, NODE_ID_KEY, PROVENANCE_KEY, TrialConfigs, trial_overrides
-from study.redact import client_uri, redact_uri
 
 logger = logging.getLogger(__name__)
 

@@ -19,16 +19,15 @@ import shlex
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, Run, RunStatus, RunTag
 
 from ips.config import IPSConfig, flatten
-from ips.data.mnist_digits import digit_reuse
+from ips.data import digits_reused
 from study import mlflow_ui, tracking
-from study.invocation import python_command
-from study.lock import sqlite_store_lock
+from study.guard.invocation import python_command
+from study.guard.lock import sqlite_store_lock
 from study.plan import Plan
 
 REPOSITORY = Path(__file__).resolve().parents[1]  # its commit is the parent run's ips.git_commit
@@ -120,7 +119,7 @@ def parent_tags(plan: Plan) -> dict[str, str]:
     }
 
 
-def open_parent_run(client: MlflowClient, plan: Plan, uri: str, experiment_dir: Path) -> tuple[str, str]:
+def open_parent_run(client: MlflowClient, plan: Plan, uri: str, study_folder: Path) -> tuple[str, str]:
     """(experiment id, parent run id): the study's experiment, with its description, the parent run of
     this invocation (the same one again on --resume, found by its study folder) and the saved view of
     this invocation's trials (``study.mlflow_ui``)."""
@@ -129,8 +128,8 @@ def open_parent_run(client: MlflowClient, plan: Plan, uri: str, experiment_dir: 
     study, fields = plan.study, plan.varied_fields
     note = mlflow_ui.experiment_note(study.name, study.description, study.reproduces, fields, study.metric)
     mlflow_ui.describe_experiment(client, experiment_id, note)
-    folder = str(experiment_dir)
-    parent_id = start_parent(client, experiment_id, folder, parent_tags(plan), run_name=experiment_dir.name)
+    folder = str(study_folder)
+    parent_id = start_parent(client, experiment_id, folder, parent_tags(plan), run_name=study_folder.name)
     view = mlflow_ui.runs_view(fields, study.metric, study.mode, parent_id)
     mlflow_ui.save_invocation_view(client, experiment_id, parent_id, view)
     return experiment_id, parent_id
@@ -152,18 +151,10 @@ def create_child(
         tracking.TAG_CONFIG_ID: tracking.config_id(flatten(config)),
         tracking.TAG_STATUS: tracking.STATUS_RUNNING,
     }
-    reused = digits_reused(config)
+    reused = digits_reused(config.data)
     if reused:
         tags[tracking.TAG_DIGITS_REUSED] = reused
     return client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
-
-
-def digits_reused(config: IPSConfig) -> str | None:
-    """``ips.data.mnist_digits.digit_reuse`` of a Megapixel MNIST config (None for other datasets)."""
-    data = config.data
-    if data.name != "megapixel_mnist":
-        return None
-    return digit_reuse(data.train_canvases, data.validation_canvases, data.mnist_path)
 
 
 def set_status(client: MlflowClient, run_id: str, ips_status: str, error: str | None = None) -> None:
@@ -188,24 +179,10 @@ def set_status(client: MlflowClient, run_id: str, ips_status: str, error: str | 
 # ------------------------------------------------------------------------------------------ params
 
 
-def derived_values(config: IPSConfig) -> dict[str, Any]:
-    rows, columns = config.patch_grid
-    return {
-        "number_of_patches": config.number_of_patches,
-        "patch_grid_rows": rows,
-        "patch_grid_columns": columns,
-        "patch_stride": config.patches.effective_stride,
-        "kept_patches": min(config.selection.memory_size, config.number_of_patches),
-        "object_to_image_ratio": config.object_to_image_ratio,
-        "object_to_patch_ratio": config.object_to_patch_ratio,
-        "final_lr": config.optimisation.final_lr,
-    }
-
-
 def trial_params(config: IPSConfig) -> dict[str, str]:
-    """MLflow params of a trial: the flattened config and ``derived.*``."""
+    """MLflow params of a trial: the flattened config and ``derived.*`` (``IPSConfig.derived``)."""
     params = {key: value for key, value in flatten(config).items()}
-    params.update({tracking.DERIVED_PREFIX + key: value for key, value in derived_values(config).items()})
+    params.update({tracking.DERIVED_PREFIX + key: value for key, value in config.derived().items()})
     return {
         key: json.dumps(value) if isinstance(value, (list, dict)) else str(value)
         for key, value in params.items()

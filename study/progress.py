@@ -39,7 +39,7 @@ def eta_seconds(elapsed: float, finished_here: int, left: int, estimate: float) 
 def progress_line(
     elapsed: float, done: int, failed: int, total: int, finished_here: int, estimate: float
 ) -> str:
-    from study.cost import human_seconds
+    from estimate.cost import human_seconds
 
     failures = f" ({failed} failed)" if failed else ""
     eta = eta_seconds(elapsed, finished_here, total - done, estimate)

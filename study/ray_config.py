@@ -27,7 +27,7 @@ LABELS_KEY = "ips/label_distribution"
 # Also with the first report: what the numbers depend on beyond the config (``ips.provenance``: the CPU
 # model, thread count, instruction set, library versions and a hash of the data), as JSON text.
 PROVENANCE_KEY = "ips/provenance"
-# Ray 2.60 sets CUDA_VISIBLE_DEVICES="" for a worker given no GPU only with this (``study.trial_device``).
+# Ray 2.60 sets CUDA_VISIBLE_DEVICES="" for a worker given no GPU only with this (``ips.resources``).
 HIDE_GPUS_FROM_CPU_TRIALS = {"RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO": "1"}
 
 

@@ -8,7 +8,8 @@
 
 The whole plan is validated before Ray starts (an unknown study lists the valid ones; an invalid value
 names the trial and the field), and so are the storage folder, the MLflow store, the dataset folders
-and the GPU share (``study.preflight``); one driver at a time runs a study folder (``study.lock``).
+and the GPU share (``study.guard.preflight``); one driver at a time runs a study folder
+(``study.guard.lock``).
 Results go to MLflow: by default a SQLite store ``./mlflow.db`` with
 its artifacts in ``./mlartifacts`` (``--tracking-uri http://host:5000`` for a server); Ray's trial
 folders and checkpoints go to ``./runs/ray/<study>-<profile>`` (``--storage``). A study that was
@@ -36,7 +37,8 @@ from typing import Any
 
 from ips.config_coercion import ConfigError, parse_assignment
 from search_spaces import PROFILE_NAMES, STUDIES, StudySpec
-from study.invocation import check_storage, command_line, resume_command
+from study.guard.invocation import check_storage, command_line, resume_command
+from study.guard.redact import remember
 from study.launch import (
     DEFAULT_GPUS_PER_TRIAL,
     EXIT_INTERRUPTED,
@@ -46,7 +48,6 @@ from study.launch import (
     launch,
 )
 from study.plan import Plan, StudyError, check_scheduler, get_study, plan_study
-from study.redact import remember
 from study.tracking import resolve_tracking_uri
 
 DEFAULT_STORAGE = Path("runs") / "ray"
@@ -160,7 +161,7 @@ def make_plan(args: argparse.Namespace, studies: Mapping[str, StudySpec]) -> Pla
 
 
 def check_resources(args: argparse.Namespace) -> None:
-    from study.gpu_packing import is_auto, parse_gpus_per_trial
+    from study.gpu_share import is_auto, parse_gpus_per_trial
 
     if args.gpus_per_trial is not None:
         args.gpus_per_trial = parse_gpus_per_trial(str(args.gpus_per_trial))
@@ -193,7 +194,7 @@ def check_resources(args: argparse.Namespace) -> None:
 
 def gpu_packing_text(plan: Plan, gpus_per_trial: float | str | None) -> str | None:
     """With ``--gpus-per-trial auto``: every trial's share, checked now (None otherwise)."""
-    from study.gpu_packing import is_auto, packing_description
+    from study.gpu_share import is_auto, packing_description
 
     return packing_description(plan, gpus_per_trial) if is_auto(gpus_per_trial) else None
 
@@ -215,13 +216,16 @@ def list_studies(studies: Mapping[str, StudySpec]) -> str:
 def dry_run_text(plan: Plan, args: argparse.Namespace, packing: str | None) -> str:
     """What ``--dry-run`` prints: the trial table and its cost, or with ``--json`` the plan as JSON."""
     from study.dry_run import describe, plan_as_json, plan_notes
+    from study.gpu_share import concurrent_trials, local_gpus
 
     gpus = args.gpus_per_trial or 0.0
     if packing is not None:
-        from study.gpu_packing import mean_share
+        from study.gpu_share import mean_share
 
         gpus = mean_share(plan, args.gpus_per_trial)
-    concurrent = args.max_concurrent or max(1, int((os.cpu_count() or 1) // args.cpus_per_trial))
+    concurrent = concurrent_trials(
+        args.max_concurrent, os.cpu_count() or 1, local_gpus(gpus), {"cpu": args.cpus_per_trial, "gpu": gpus}
+    )
     if args.json:
         resources = {"cpus": args.cpus_per_trial, "gpus": gpus, "concurrent": concurrent}
         return json.dumps(plan_as_json(plan, **resources, notes=plan_notes(plan)), indent=1)
@@ -230,11 +234,11 @@ def dry_run_text(plan: Plan, args: argparse.Namespace, packing: str | None) -> s
 
 
 def launch_options(
-    args: argparse.Namespace, argv: Sequence[str], experiment_dir: Path, uri: str
+    args: argparse.Namespace, argv: Sequence[str], study_folder: Path, uri: str
 ) -> LaunchOptions:
     """The launch's options: the checked flags as given, the study folder and the resolved URI."""
     flags = {name: getattr(args, name) for name in LAUNCH_FLAGS}
-    return LaunchOptions(experiment_dir=experiment_dir, tracking_uri=uri, command=tuple(argv), **flags)
+    return LaunchOptions(study_folder=study_folder, tracking_uri=uri, command=tuple(argv), **flags)
 
 
 # ----------------------------------------------------------------------------------------------- main
@@ -259,7 +263,7 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, StudySpec] = S
         if args.dry_run:
             print(dry_run_text(plan, args, packing))
             return EXIT_OK
-        from study import lock, preflight
+        from study.guard import lock, preflight
 
         # Said at once: the checks and Ray's start take tens of seconds on a loaded laptop.
         print(
@@ -268,11 +272,11 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, StudySpec] = S
             flush=True,
         )
         storage = Path(args.storage or DEFAULT_STORAGE).expanduser().resolve()
-        experiment_dir = storage / f"{plan.study.name}-{plan.profile_name}"
-        preflight.check_storage_folder(storage, experiment_dir)
-        lock.refuse_if_locked(experiment_dir)
+        study_folder = storage / f"{plan.study.name}-{plan.profile_name}"
+        preflight.check_storage_folder(storage, study_folder)
+        lock.refuse_if_locked(study_folder)
         tracking_uri = check_storage(
-            experiment_dir,
+            study_folder,
             plan,
             resolve_tracking_uri(args.tracking_uri),
             resume=args.resume,
@@ -286,14 +290,14 @@ def main(argv: Sequence[str] | None = None, studies: Mapping[str, StudySpec] = S
             preflight.check_ray_temp_dir()
         preflight.check_ray_address(args.address)
         preflight.check_gpus(args.gpus_per_trial, args.address)
-        created = preflight.outermost_missing(experiment_dir)  # removed again if Ray refuses
+        created = preflight.outermost_missing(study_folder)  # removed again if Ray refuses
         # Held until this process ends, however it ends; the first file this command writes.
-        lock.acquire(experiment_dir, command_line(argv))
+        lock.acquire(study_folder, command_line(argv))
     except StudyError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        code = launch(plan, launch_options(args, argv, experiment_dir, tracking_uri))
+        code = launch(plan, launch_options(args, argv, study_folder, tracking_uri))
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
     if code == EXIT_INTERRUPTED:

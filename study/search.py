@@ -29,9 +29,9 @@ from ray.tune.search.repeater import TRIAL_INDEX
 
 from search_spaces import Choice, IntUniform, LogUniform, Uniform
 from study import tracking
+from study.guard.redact import client_uri
 from study.plan import Plan, StudyError
 from study.ray_config import SEARCHED_KEY
-from study.redact import client_uri
 
 logger = logging.getLogger(__name__)
 
@@ -53,38 +53,38 @@ def tune_domain(distribution: Any) -> Any:
     raise StudyError(f"{distribution!r} is not a search distribution")
 
 
-def optuna_storage_url(experiment_dir: Path) -> str:
-    return f"sqlite:///{experiment_dir / OPTUNA_FILE}"
+def optuna_storage_url(study_folder: Path) -> str:
+    return f"sqlite:///{study_folder / OPTUNA_FILE}"
 
 
-def dashboard_commands(experiment_dir: Path) -> list[str]:
+def dashboard_commands(study_folder: Path) -> list[str]:
     """The commands that open the Optuna study in optuna-dashboard (not a dependency of the project):
     install it with this interpreter's pip, then start the script that pip puts beside it."""
-    from study.invocation import python_command
+    from study.guard.invocation import python_command
 
     script = shlex.quote(str(Path(sys.executable).with_name("optuna-dashboard")))
     return [
         f"{python_command()} -m pip install optuna-dashboard",
-        f"{script} {optuna_storage_url(experiment_dir)} --host 127.0.0.1 --port 8080",
+        f"{script} {optuna_storage_url(study_folder)} --host 127.0.0.1 --port 8080",
     ]
 
 
-def create_optuna_study(plan: Plan, experiment_dir: Path, where: dict[str, str]) -> Any:
+def create_optuna_study(plan: Plan, study_folder: Path, runs: tracking.InvocationRuns) -> Any:
     """The Optuna study of this invocation (loaded if it exists): objective named after the metric,
-    ``where`` (MLflow URI, experiment and parent run ids) as study user attributes."""
+    where its ``runs`` are (MLflow URI, experiment and parent run ids) as study user attributes."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
-        storage=optuna_storage_url(experiment_dir),
-        study_name=experiment_dir.name,
+        storage=optuna_storage_url(study_folder),
+        study_name=study_folder.name,
         direction="maximize" if plan.study.mode == "max" else "minimize",
         load_if_exists=True,
     )
     with warnings.catch_warnings():  # "experimental" since Optuna 3.2, and what optuna-dashboard shows
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names([plan.study.metric])
-    for key, value in {**where, "study": plan.study.name, "profile": plan.profile_name}.items():
+    for key, value in {**runs.attributes(), "study": plan.study.name, "profile": plan.profile_name}.items():
         study.set_user_attr(key, value)
     study.set_user_attr("seeds", list(plan.seeds))
     return study
@@ -94,11 +94,11 @@ class SeedRepeater(Repeater):
     """Ray's ``Repeater`` that tells Optuna per-seed values and MLflow run ids, and tells a suggestion
     with an early-stopped seed as PRUNED."""
 
-    def __init__(self, searcher: Any, plan: Plan, where: dict[str, str]) -> None:
+    def __init__(self, searcher: Any, plan: Plan, runs: tracking.InvocationRuns) -> None:
         super().__init__(searcher, repeat=len(plan.seeds))
         self.seeds = list(plan.seeds)
         self.epochs = plan.base.optimisation.epochs
-        self.where = dict(where)
+        self.runs = runs
         self._index: dict[str, int] = {}  # trial id -> index of its seed
         self._outcome: dict[str, dict[str, Any]] = {}  # trial id -> its seed's outcome
 
@@ -143,7 +143,7 @@ class SeedRepeater(Repeater):
             logger.warning("no Optuna trial for %s: per-seed values not stored", primary)
             return
         seeds = [str(self.seeds[self._index.get(member, 0)]) for member in members]
-        runs = mlflow_runs(self.where, members)
+        runs = mlflow_runs(self.runs, members)
         attributes = {
             "value_per_seed": dict(zip(seeds, (self._outcome[m]["value"] for m in members), strict=True)),
             "status_per_seed": dict(zip(seeds, (self._outcome[m]["status"] for m in members), strict=True)),
@@ -154,15 +154,15 @@ class SeedRepeater(Repeater):
             trial.set_user_attr(key, value)
 
 
-def mlflow_runs(where: dict[str, str], trial_ids: list[str]) -> dict[str, str]:
+def mlflow_runs(where: tracking.InvocationRuns, trial_ids: list[str]) -> dict[str, str]:
     """Ray trial id -> MLflow run id of the study's child runs (empty if MLflow cannot be read)."""
     from mlflow import MlflowClient
 
     from study.mlflow_store import child_runs
 
     try:
-        client = MlflowClient(client_uri(where["mlflow_tracking_uri"]))  # kept redacted in pickles
-        runs = child_runs(client, where["mlflow_experiment_id"], where["mlflow_parent_run_id"])
+        client = MlflowClient(client_uri(where.tracking_uri))  # kept redacted in pickles
+        runs = child_runs(client, where.experiment_id, where.parent_run_id)
     except Exception as error:  # the search must not stop because a link is missing
         logger.warning("MLflow runs not found for the Optuna trial: %s", error)
         return {}
@@ -170,8 +170,11 @@ def mlflow_runs(where: dict[str, str], trial_ids: list[str]) -> dict[str, str]:
     return {trial_id: by_trial[trial_id] for trial_id in trial_ids if trial_id in by_trial}
 
 
-def search_setup(plan: Plan, experiment_dir: Path, where: dict[str, str]) -> tuple[dict, Any, int]:
-    """(param space, search algorithm, number of samples) of a grid or a searched study."""
+def search_setup(
+    plan: Plan, study_folder: Path, runs: tracking.InvocationRuns | None
+) -> tuple[dict, Any, int]:
+    """(param space, search algorithm, number of samples) of a grid or a searched study (a searched
+    one needs where its ``runs`` are)."""
     from ray import tune
 
     from ips.config import to_dict
@@ -189,13 +192,14 @@ def search_setup(plan: Plan, experiment_dir: Path, where: dict[str, str]) -> tup
     space[SEARCHED_KEY] = list(plan.search.space)
     for field, distribution in plan.search.space.items():
         space[field] = tune_domain(distribution)
-    create_optuna_study(plan, experiment_dir, where)
+    assert runs is not None, "a searched study needs where its runs are"
+    create_optuna_study(plan, study_folder, runs)
     searcher = OptunaSearch(
         sampler=optuna.samplers.TPESampler(seed=plan.search.sampler_seed),
-        storage=optuna.storages.RDBStorage(optuna_storage_url(experiment_dir)),
-        study_name=experiment_dir.name,
+        storage=optuna.storages.RDBStorage(optuna_storage_url(study_folder)),
+        study_name=study_folder.name,
     )
-    return space, SeedRepeater(searcher, plan, where), plan.number_of_trials
+    return space, SeedRepeater(searcher, plan, runs), plan.number_of_trials
 
 
 def scheduler(name: str, plan: Plan) -> Any:

@@ -10,10 +10,10 @@ re-runs the migrations of a store whose first creation was interrupted (which th
   latest is half-built (no runs: an interrupted first creation) or of an older MLflow (runs: upgrade it
   deliberately, after a backup);
 - ``ensure_store(uri)`` builds a new store in a temporary file beside it and moves it into place at
-  once (under ``study.lock.sqlite_store_lock``), so that a kill during the creation leaves no store,
+  once (under ``study.guard.lock.sqlite_store_lock``), so that a kill during the creation leaves no store,
   never half of one (only a temporary file, which the next creation removes).
 
-``study.preflight`` refuses with the first, ``study.launch`` creates with the second, and
+``study.guard.preflight`` refuses with the first, ``study.launch`` creates with the second, and
 ``analysis.store`` refuses with the first too (a report never changes a store).
 """
 
@@ -106,7 +106,7 @@ def store_problem(database: Path) -> str | None:
 
 def ensure_store(uri: str) -> None:
     """A SQLite store that does not exist yet (or is an empty file) built whole; others untouched."""
-    from study.lock import sqlite_store_lock  # the runner's side only (analysis reads)
+    from study.guard.lock import sqlite_store_lock  # the runner's side only (analysis reads)
 
     database = tracking.sqlite_path(uri)
     if database is None:

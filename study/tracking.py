@@ -1,8 +1,9 @@
 """The MLflow contract: experiment, run, tag, param, metric and artifact names.
 
 This module is what ``analysis`` reads to find things in a store; it holds names, the one resolver of
-a tracking URI and tiny helpers to find runs (it imports neither Ray, MLflow nor ips), so ``analysis``
-may import it.
+a tracking URI, tiny helpers to find runs and read their label distributions, and what a model blind
+to the images answers (it imports neither Ray nor ips, and MLflow only inside the function that
+downloads), so ``analysis`` may import it.
 
 Layout of a store
 -----------------
@@ -33,9 +34,14 @@ import json
 import os
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+# What is printed of a tracking URI: its password and secret parameters as *** (``study.guard.redact``).
+from study.guard.redact import client_uri as client_uri
+from study.guard.redact import redact_uri as redact_uri
 
 # tags ---------------------------------------------------------------------------------------------
 TAG_ROLE = "ips.role"
@@ -72,6 +78,9 @@ STATUS_FAILED = "failed"
 STATUS_RUNNING = "running"
 STATUS_INTERRUPTED = "interrupted"
 STATUSES = (STATUS_COMPLETED, STATUS_EARLY_STOPPED, STATUS_FAILED, STATUS_RUNNING, STATUS_INTERRUPTED)
+# The trials that tables and findings average by default, and the runner's end-of-study table: an
+# early-stopped trial trained for less, so it is counted apart, never averaged in.
+SUMMARISED_STATUSES: tuple[str, ...] = (STATUS_COMPLETED,)
 
 # params -------------------------------------------------------------------------------------------
 DERIVED_PREFIX = "derived."  # derived.number_of_patches, derived.object_to_image_ratio, ...
@@ -104,6 +113,39 @@ ARTIFACT_LABELS = "label_distribution.json"
 ARTIFACT_ATTENTION_MAP = "attention_map.png"
 
 
+def class_order(label: Any) -> tuple[int, float, str]:
+    """The order of a label distribution's classes: numbers in numeric order, before any text."""
+    try:
+        return (0, float(label), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, str(label))
+
+
+def blind_answer(train_counts: dict[Any, int]) -> Any:
+    """The class a model blind to the images answers: the training set's most frequent in the label
+    distribution (ties: the smallest); its share of a split is that split's multiclass chance level."""
+    best = max(train_counts.values())
+    return min((c for c, n in train_counts.items() if n == best), key=class_order)
+
+
+@dataclass(frozen=True)
+class InvocationRuns:
+    """Where one invocation's runs are: the store (its URI redacted: this is pickled and stored by Ray
+    and Optuna), the study's experiment and the invocation's parent run."""
+
+    tracking_uri: str
+    experiment_id: str
+    parent_run_id: str
+
+    def attributes(self) -> dict[str, str]:
+        """As the Optuna study's user attributes."""
+        return {
+            "mlflow_tracking_uri": self.tracking_uri,
+            "mlflow_experiment_id": self.experiment_id,
+            "mlflow_parent_run_id": self.parent_run_id,
+        }
+
+
 def config_id(flat_config: dict[str, Any]) -> str:
     """A short id shared by all seeds of one configuration (the flat config without its seeds)."""
     kept = {k: v for k, v in flat_config.items() if k != PARAM_SEED and not k.startswith(DERIVED_PREFIX)}
@@ -128,23 +170,16 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(uri[len(SQLITE_PREFIX) :]) if uri.startswith(SQLITE_PREFIX) else None
 
 
-def resolve_tracking_uri(
-    where: str | os.PathLike | None = None, cwd: Path | None = None, *, reading: bool = False
-) -> str:
-    """The tracking URI of the runner (which writes a store) or, with ``reading``, of ``analysis``.
+def resolve_tracking_uri(where: str | os.PathLike | None = None, cwd: Path | None = None) -> str:
+    """The tracking URI the runner writes to.
 
-    The runner: nothing means ``sqlite:///<cwd>/mlflow.db``, the one default its README and its
-    resume command promise (so ``$MLFLOW_TRACKING_URI`` is not read: it would move a study's store
-    silently); a relative SQLite path is made absolute (Ray changes the working directory of trials,
-    and a resumed study must find the same file); other URIs are returned as given (``--tracking-uri``
-    is checked by ``study.preflight``); the file need not exist yet.
-
-    A reader: nothing means ``$MLFLOW_TRACKING_URI`` if set (MLflow's own convention), else
-    ``./mlflow.db``; a plain path names an existing SQLite file and becomes ``sqlite:///<absolute>``;
-    a URI is returned as given. A store to read must exist: ``StoreNotFound`` otherwise.
+    Nothing means ``sqlite:///<cwd>/mlflow.db``, the one default its README and its resume command
+    promise (so ``$MLFLOW_TRACKING_URI`` is not read: it would move a study's store silently); a
+    relative SQLite path is made absolute (Ray changes the working directory of trials, and a resumed
+    study must find the same file); other URIs are returned as given (``--tracking-uri`` is checked by
+    ``study.guard.preflight``); the file need not exist yet. ``analysis`` reads by another policy:
+    ``tracking_uri_to_read``.
     """
-    if reading:
-        return _store_to_read(where)
     cwd = (cwd or Path.cwd()).resolve()
     if where is None:
         return f"{SQLITE_PREFIX}{cwd / DEFAULT_STORE}"
@@ -155,7 +190,11 @@ def resolve_tracking_uri(
     return f"{SQLITE_PREFIX}{path if path.is_absolute() else (cwd / path).resolve()}"
 
 
-def _store_to_read(where: str | os.PathLike | None) -> str:
+def tracking_uri_to_read(where: str | os.PathLike | None = None) -> str:
+    """The tracking URI ``analysis`` reads: nothing means ``$MLFLOW_TRACKING_URI`` if set (MLflow's own
+    convention), else ``./mlflow.db``; a plain path names an existing SQLite file and becomes
+    ``sqlite:///<absolute>``; a URI is returned as given. A store to read must exist: ``StoreNotFound``
+    otherwise."""
     if where is None:
         where = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_STORE
     text = str(where)
@@ -242,3 +281,37 @@ def search_runs(client: Any, experiment_id: str, filter_string: str, limit: int 
         token = page.token
         if not token or (limit is not None and len(runs) >= limit):
             return runs
+
+
+def label_distributions(client: Any, runs: list) -> dict[str, dict[str, Any]]:
+    """run id -> parsed ``label_distribution.json`` for the runs that logged one (``client`` is an
+    ``MlflowClient``)."""
+    import tempfile
+
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    found = {}
+    name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    before = os.environ.get(name)
+    os.environ[name] = "false"  # MLflow draws a progress bar per artifact download
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            for run in runs:
+                destination = Path(folder) / run.info.run_id
+                destination.mkdir()
+                try:
+                    path = mlflow.artifacts.download_artifacts(
+                        artifact_uri=f"{run.info.artifact_uri}/{ARTIFACT_LABELS}",
+                        dst_path=str(destination),
+                        tracking_uri=client.tracking_uri,
+                    )
+                except (OSError, MlflowException):
+                    continue  # this run logged no label distribution
+                found[run.info.run_id] = json.loads(Path(path).read_text())
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+    return found

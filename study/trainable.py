@@ -24,14 +24,15 @@ import ray
 import torch
 from ray import tune
 
+from estimate.gpu_memory import cuda_context_mb
 from ips.attention import attention_map, save_attention_png
 from ips.config import IPSConfig
 from ips.data import build_datasets
 from ips.provenance import data_fingerprint, machine
+from ips.resources import TrialDevice, limit_to_resources
 from ips.train import EpochEnd, fit
 from study.ray_config import FINAL_REPORT_KEY, LABELS_KEY, NODE_ID_KEY, PROVENANCE_KEY, trial_config
 from study.tracking import ARTIFACT_ATTENTION_MAP
-from study.trial_device import TrialDevice, limit_to_resources
 
 WORK_FOLDER_PREFIX = "ips-trial-"
 
@@ -76,7 +77,8 @@ def trial_work_folder(trial_id: str) -> Path:
 def train_trial(ray_config: dict[str, Any]) -> None:
     logging.getLogger("ray.train").setLevel(logging.WARNING)  # not a line per saved checkpoint
     config = trial_config(ray_config)
-    trial_device = limit_to_resources(*trial_resources())  # before the data: a GPU trial without CUDA fails
+    # before the data: a GPU trial without CUDA fails
+    trial_device = limit_to_resources(*trial_resources(), cuda_context_mb())
     train_data, val_data = build_datasets(config)
     work = trial_work_folder(tune.get_context().get_trial_id())
     where = {NODE_ID_KEY: ray.get_runtime_context().get_node_id()}  # on a cluster: which node

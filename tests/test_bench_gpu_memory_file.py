@@ -1,9 +1,9 @@
-"""``python -m bench.gpu_memory --json study/gpu_memory.json`` merges its figures into the file, per
+"""``python -m bench.gpu_memory --json estimate/gpu_memory.json`` merges its figures into the file, per
 device and precision, so that the documented recalibration (fp32, then ``--bf16``) keeps both, and a
 CUDA run records the context size that the packing then uses with headroom.
 
 The measuring itself is faked (``measure`` returns a figure of the setting without training): what is
-tested is what the bench writes and what ``study.gpu_packing`` reads back from it.
+tested is what the bench writes and what ``estimate.gpu_memory`` reads back from it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pytest
 import torch
 
 from bench import gpu_memory as memory_bench
+from estimate import gpu_memory as packing
 from ips.config import IPSConfig, override
-from study import gpu_packing as packing
 
 SHIPPED = Path(packing.__file__).with_name("gpu_memory.json")
 

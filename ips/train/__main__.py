@@ -147,7 +147,7 @@ def derived_line(config: IPSConfig) -> str:
     rows, cols = config.patch_grid
     return (
         f"derived: patch grid {rows}x{cols} = {config.number_of_patches} patches"
-        f", memory {min(config.selection.memory_size, config.number_of_patches)} kept per image"
+        f", memory {config.kept_patches} kept per image"
     )
 
 

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from ips.config import MegapixelMNISTConfig
+from ips.config import IPSConfig, MegapixelMNISTConfig, PatchConfig
 from ips.data.megapixel_mnist import MegapixelMNIST, followup_noise_count
 from ips.data.megapixel_mnist.__main__ import main
 
@@ -42,7 +42,7 @@ def fingerprint(dataset, index):
 
 FINGERPRINT_SCRIPT = """
 import hashlib
-from ips.config import MegapixelMNISTConfig
+from ips.config import IPSConfig, MegapixelMNISTConfig, PatchConfig
 from ips.data.megapixel_mnist import MegapixelMNIST
 for noise, split in (("bezier", "train"), ("lines", "validation")):
     config = MegapixelMNISTConfig(canvas_height=300, canvas_width=400, train_canvases=12,
@@ -165,11 +165,11 @@ def test_train_and_validation_use_their_own_pools():
     ("digit_size", "percent", "places"), [(28, 0.0087, 4), (56, 0.035, 3), (84, 0.078, 3), (112, 0.139, 3)]
 )
 def test_object_to_image_ratios_of_the_followup(digit_size, percent, places):
-    config = MegapixelMNISTConfig(digit_size=digit_size, noise_count=followup_noise_count(digit_size))
-    dataset = MegapixelMNIST(config, "validation")
-    assert round(100 * dataset.object_to_image_ratio, places) == percent
-    assert dataset.object_to_image_ratio == config.object_to_image_ratio == digit_size**2 / 3000**2
-    assert dataset.object_to_patch_ratio(50) == digit_size**2 / 50**2
+    data = MegapixelMNISTConfig(digit_size=digit_size, noise_count=followup_noise_count(digit_size))
+    config = IPSConfig(data=data, patches=PatchConfig(size=50))
+    assert round(100 * config.object_to_image_ratio, places) == percent
+    assert config.object_to_image_ratio == digit_size**2 / 3000**2
+    assert config.object_to_patch_ratio == digit_size**2 / 50**2
 
 
 def test_followup_noise_counts():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from estimate.cost import blank_fraction, calibration, encoder_macs, seconds_per_patch, trial_cost
 from ips.config import IPSConfig, override
-from study.cost import blank_fraction, calibration, encoder_macs, seconds_per_patch, trial_cost
 
 
 def config(**changes) -> IPSConfig:

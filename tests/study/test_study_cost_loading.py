@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from estimate import cost
 from search_spaces import STUDIES
-from study import cost
 from study.dry_run import plan_seconds
 from study.plan import plan_study
 

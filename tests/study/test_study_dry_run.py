@@ -10,12 +10,12 @@ import pytest
 import ray
 from mlflow import MlflowClient
 
+from estimate.cost import trial_cost
 from ips.config import flatten
 from ips.data.mnist_digits import SHIPPED_POOL_SIZES, digit_reuse, load_digit_pools
 from search_spaces import STUDIES
 from study import mlflow_store as store
 from study import tracking
-from study.cost import trial_cost
 from study.plan import plan_study
 from study.run import main
 

@@ -12,8 +12,8 @@ import torch
 from study_fixtures import run_cli
 
 from bench import gpu_memory as memory_bench
+from estimate import gpu_memory as packing
 from ips.config import from_dict
-from study import gpu_packing as packing
 from study import tracking
 
 pytestmark = [
@@ -23,7 +23,7 @@ pytestmark = [
 
 CAP_PROBE = """
 import torch
-from study.trial_device import limit_to_resources, memory_fraction
+from ips.resources import limit_to_resources, memory_fraction
 limit_to_resources(1, 0.25)
 total = torch.cuda.get_device_properties(0).total_memory
 small = torch.empty(int(0.1 * total), dtype=torch.uint8, device="cuda")
@@ -70,7 +70,7 @@ def test_two_trials_share_one_gpu_under_their_memory_caps(tmp_path, study_env):
 
 def test_the_estimate_holds_the_peaks_measured_on_this_gpu(tmp_path):
     """The memory bench on CUDA writes the schema the packing reads, and the shipped estimate (with its
-    margin) is at least each measured peak; if not, commit this GPU's figures (see study.gpu_packing)."""
+    margin) is at least each measured peak; if not, commit this GPU's figures (see estimate.gpu_memory)."""
     out = tmp_path / "gpu_memory.json"
     assert memory_bench.main(["--json", str(out), "--device", "cuda"]) == 0
     report = json.loads(out.read_text())

@@ -6,10 +6,12 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
+from estimate import gpu_memory as packing
 from ips.config import IPSConfig, override
 from search_spaces import STUDIES
-from study import gpu_packing as packing
+from study import gpu_share as share
 from study.plan import StudyError, plan_study
 from study.run import main
 
@@ -18,15 +20,15 @@ PAPER = STUDIES["patch_size_low_data"]
 
 
 def test_the_flag_takes_a_share_auto_or_auto_with_the_cards_memory():
-    assert packing.parse_gpus_per_trial("0.25") == 0.25
-    assert packing.parse_gpus_per_trial("auto") == "auto" and packing.is_auto("auto")
-    assert packing.card_gb(packing.parse_gpus_per_trial("auto:24")) == 24
-    assert packing.card_gb("auto") == packing.DEFAULT_CARD_GB
-    assert packing.card_memory_mb("auto:40") == 40 * 1024
-    assert not packing.is_auto(0.5) and not packing.is_auto(None)
+    assert share.parse_gpus_per_trial("0.25") == 0.25
+    assert share.parse_gpus_per_trial("auto") == "auto" and share.is_auto("auto")
+    assert share.card_gb(share.parse_gpus_per_trial("auto:24")) == 24
+    assert share.card_gb("auto") == packing.DEFAULT_CARD_GB
+    assert share.card_memory_mb("auto:40") == 40 * 1024
+    assert not share.is_auto(0.5) and not share.is_auto(None)
     for bad in ("half", "auto:", "auto:-3", "auto:big"):
         with pytest.raises(StudyError, match="--gpus-per-trial"):
-            packing.parse_gpus_per_trial(bad)
+            share.parse_gpus_per_trial(bad)
 
 
 def test_shares_are_powers_of_two_that_hold_the_peak_with_margin_and_context():
@@ -38,7 +40,7 @@ def test_shares_are_powers_of_two_that_hold_the_peak_with_margin_and_context():
     assert packing.share_for(needed(1 / 16) + 1, CARD_MB) == 1 / 8
     assert packing.share_for(needed(1 / 4) + 1, CARD_MB) == 1 / 2
     assert packing.share_for(needed(1 / 2) + 1, CARD_MB) == 1.0  # more than half: a whole card
-    with pytest.raises(StudyError, match="more than one 80 GB card"):
+    with pytest.raises(packing.EstimateError, match="more than one 80 GB card"):
         packing.share_for(needed(1.0) + 1, CARD_MB)
     # Every share divides a card: any mix of them fills cards without gaps.
     assert all((1 / share).is_integer() for share in packing.SHARES)
@@ -107,7 +109,7 @@ def test_small_trials_pack_densely_and_large_ones_get_more_of_a_card():
     """With the shipped figures: the paper's patch sizes 25 .. 150 at batch 16 and memory 100."""
 
     def shares(card_gb: float) -> dict[int, float]:
-        rows = packing.plan_shares(plan_study(PAPER, "paper"), card_gb * 1024)
+        rows = share.plan_shares(plan_study(PAPER, "paper"), card_gb * 1024)
         return {config.patches.size: share.share for _, config, share in rows}
 
     on_80 = shares(80)
@@ -120,7 +122,7 @@ def test_small_trials_pack_densely_and_large_ones_get_more_of_a_card():
 def test_every_study_can_be_packed_with_the_shipped_figures():
     for study in STUDIES.values():
         for profile in study.profiles:
-            rows = packing.plan_shares(plan_study(study, profile), CARD_MB)
+            rows = share.plan_shares(plan_study(study, profile), CARD_MB)
             assert rows and all(0 < share.share <= 1 for _, _, share in rows), (study.name, profile)
 
 
@@ -129,7 +131,7 @@ def test_ray_gets_each_trials_share_as_its_resources():
     from study.ray_config import grid_entry
 
     plan = plan_study(PAPER, "paper")
-    resources = packing.AutoResources(cpus=4, card_mb=CARD_MB)
+    resources = share.AutoResources(cpus=4, card_mb=CARD_MB)
     for trial in plan.trials[:4]:
         ray_config = {"base": to_dict(plan.base), "trial": grid_entry(trial.index, trial.overrides)}
         factory = resources(ray_config)
@@ -180,3 +182,13 @@ def test_a_trials_precision_is_its_training_step_on_a_gpu():
     assert not encoder("off").bf16 and not encoder("scan").bf16  # the step, whose activations are kept
     assert encoder("auto").bf16 and encoder("scan_and_step").bf16  # auto: bf16 on CUDA
     assert str(encoder("off")).endswith("fp32")
+
+
+def test_the_dry_run_and_the_launch_count_trials_at_once_by_one_rule():
+    # 16 cores and one card at a quarter each: 4 at once (the dry run used to say 16)
+    assert share.concurrent_trials(None, 16, 1, {"cpu": 1, "gpu": 0.25}) == 4
+    assert share.concurrent_trials(None, 16, 2, {"cpu": 1, "gpu": 0.25}) == 8
+    assert share.concurrent_trials(None, 2, 0, {"cpu": 1, "gpu": 0.0}) == 2  # cores bind on a CPU
+    assert share.concurrent_trials(None, 1, 0, {"cpu": 2, "gpu": 0.0}) == 1  # never none
+    assert share.concurrent_trials(3, 16, 1, {"cpu": 1, "gpu": 0.25}) == 3  # --max-concurrent wins
+    assert share.local_gpus(0.25) >= 1 and share.local_gpus(0.0) == torch.cuda.device_count()

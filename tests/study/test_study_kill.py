@@ -29,7 +29,7 @@ LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 ARTIFACTS = {"attention_map.png", "config.json", "label_distribution.json"}
 
 
-def experiment_dir(folder: Path) -> Path:
+def study_folder(folder: Path) -> Path:
     return folder / "runs" / "ray" / "tiny_resume-smoke"
 
 
@@ -115,10 +115,10 @@ def test_one_driver_per_study_and_kills_in_start_up_and_training_are_resumed(tmp
     # Killed between the Tuner's first save and Ray's first list of trials (the window is a few
     # hundred ms wide: where the poll came late, the list is removed, as if killed a moment earlier).
     try:
-        wait_until(lambda: (experiment_dir(tmp_path) / "tuner.pkl").is_file(), driver, log)
+        wait_until(lambda: (study_folder(tmp_path) / "tuner.pkl").is_file(), driver, log)
     finally:
         kill(driver)
-    for state in experiment_dir(tmp_path).glob("experiment_state-*.json"):
+    for state in study_folder(tmp_path).glob("experiment_state-*.json"):
         state.unlink()
 
     # Resumed (the dead driver's lock does not block it), then killed in the middle of training; a
@@ -156,7 +156,7 @@ def test_kill_9_at_ten_random_moments_then_resume_completes_the_study(tmp_path, 
     for number in range(10):
         phase, delay = chance.choice(PHASES), chance.uniform(0, 3)
         log = tmp_path / f"run{number}.log"
-        started = (experiment_dir(tmp_path) / "study.json").is_file()  # else killed before it began
+        started = (study_folder(tmp_path) / "study.json").is_file()  # else killed before it began
         driver = start_cli(STUDY + (["--resume"] if started else []), tmp_path, env, log)
         wait_for_text(phase, driver, log)
         time.sleep(delay)

@@ -13,7 +13,7 @@ import psutil
 import pytest
 import ray
 
-from study import lock
+from study.guard import lock
 from study.run import main
 
 STUDY = ["noise_amount", "--profile", "smoke"]
@@ -22,7 +22,7 @@ HOLDER = textwrap.dedent(
     import subprocess, sys, time
     from pathlib import Path
     import psutil
-    from study import lock
+    from study.guard import lock
     folder = Path(sys.argv[1])
     lock.acquire(folder, "python -m study.run noise_amount --profile smoke")
     lock.mark_environment(folder)  # as the launch does before Ray starts
@@ -89,7 +89,7 @@ MIGRATE = textwrap.dedent(
     import sys
     from pathlib import Path
     from mlflow import MlflowClient
-    from study.lock import sqlite_store_lock
+    from study.guard.lock import sqlite_store_lock
     database = Path(sys.argv[1])
     with sqlite_store_lock(database):
         MlflowClient(f"sqlite:///{database}").search_experiments()

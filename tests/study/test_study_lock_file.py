@@ -15,7 +15,7 @@ import psutil
 import pytest
 import ray
 
-from study import lock
+from study.guard import lock
 from study.run import main
 
 STUDY = ["noise_amount", "--profile", "smoke"]

@@ -14,13 +14,13 @@ from mlflow import MlflowClient
 from ray.tune.experiment import Trial
 from study_fixtures import TINY_STUDIES
 
-from analysis.runner_table import runner_table
 from ips.config import flatten, to_dict
 from study import mlflow_store as store
 from study import mlflow_ui, tracking
 from study.mlflow_logger import MLflowTrialLogger, is_epoch_metric
 from study.plan import plan_study
 from study.ray_config import LABELS_KEY, NODE_ID_KEY, grid_entry
+from study.summary import runner_table
 
 
 @pytest.fixture(scope="module")
@@ -302,9 +302,9 @@ def test_the_label_distribution_counted_on_the_worker_is_logged_as_counted(mlflo
 
 def test_each_trial_run_is_tagged_with_the_machine_and_data_of_its_attempt(mlflow_store):
     from ips.data import build_datasets
+    from ips.resources import TrialDevice
     from study.ray_config import PROVENANCE_KEY
     from study.trainable import provenance
-    from study.trial_device import TrialDevice
 
     uri, client, experiment_id = mlflow_store
     plan, parent, logger = new_logger(mlflow_store, "provenance")

@@ -15,7 +15,7 @@ import pytest
 import ray
 
 from search_spaces import STUDIES
-from study.invocation import resume_command, write_invocation
+from study.guard.invocation import resume_command, write_invocation
 from study.plan import plan_study
 from study.run import main
 
@@ -187,8 +187,8 @@ def test_resume_of_a_study_tracked_with_a_password_asks_for_the_uri_again(capsys
 def test_what_ray_and_optuna_pickle_into_the_study_folder_holds_no_password(monkeypatch):
     import pickle
 
+    from study.guard.redact import SECRET_ENV, remember, unredact
     from study.mlflow_logger import MLflowTrialLogger
-    from study.redact import SECRET_ENV, remember, unredact
 
     monkeypatch.setenv(SECRET_ENV, "")  # restored after the test
     uri = "https://alice:s3cret@mlflow.example:5000"

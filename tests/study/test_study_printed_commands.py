@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from study import mlflow_store as store
-from study.invocation import resume_command
+from study.guard.invocation import resume_command
 from study.search import dashboard_commands
 
 REPOSITORY = Path(__file__).resolve().parents[2]

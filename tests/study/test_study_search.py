@@ -24,16 +24,12 @@ def searched(tmp_path):
     client = MlflowClient(uri)
     experiment_id = store.ensure_experiment(client, plan.study.name, uri)
     parent_id = store.start_parent(client, experiment_id, str(tmp_path), {}, "parent")
-    where = {
-        "mlflow_tracking_uri": uri,
-        "mlflow_experiment_id": experiment_id,
-        "mlflow_parent_run_id": parent_id,
-    }
-    experiment_dir = tmp_path / "low_data_search-smoke"
-    experiment_dir.mkdir()
-    space, repeater, samples = search_setup(plan, experiment_dir, where)
+    where = tracking.InvocationRuns(uri, experiment_id, parent_id)
+    study_folder = tmp_path / "low_data_search-smoke"
+    study_folder.mkdir()
+    space, repeater, samples = search_setup(plan, study_folder, where)
     repeater.set_search_properties(plan.study.metric, plan.study.mode, space)
-    return plan, space, repeater, client, where, experiment_dir
+    return plan, space, repeater, client, where, study_folder
 
 
 def suggest(repeater, space, trial_id, client, where, plan):
@@ -42,8 +38,8 @@ def suggest(repeater, space, trial_id, client, where, plan):
     typed = trial_config(config)
     store.create_child(
         client,
-        where["mlflow_experiment_id"],
-        where["mlflow_parent_run_id"],
+        where.experiment_id,
+        where.parent_run_id,
         trial_id,
         typed,
         " ".join(f"{k}={v}" for k, v in trial_overrides(config).items()),
@@ -52,7 +48,7 @@ def suggest(repeater, space, trial_id, client, where, plan):
 
 
 def test_optuna_study_has_clean_names_per_seed_values_and_mlflow_runs(searched):
-    plan, space, repeater, client, where, experiment_dir = searched
+    plan, space, repeater, client, where, study_folder = searched
     first = [suggest(repeater, space, f"t{i}", client, where, plan) for i in (1, 2)]
     assert [config.seed for config in first] == [0, 1]  # one suggestion, once per seed
     repeater.on_trial_complete("t1", {"val/accuracy": 0.5, "epoch": 2})
@@ -61,11 +57,9 @@ def test_optuna_study_has_clean_names_per_seed_values_and_mlflow_runs(searched):
     repeater.on_trial_complete("t3", {"val/accuracy": 0.4, "epoch": 2})
     repeater.on_trial_complete("t4", {"val/accuracy": 0.1, "epoch": 1})  # stopped by ASHA at epoch 1
 
-    study = optuna.load_study(
-        study_name=experiment_dir.name, storage=f"sqlite:///{experiment_dir / OPTUNA_FILE}"
-    )
+    study = optuna.load_study(study_name=study_folder.name, storage=f"sqlite:///{study_folder / OPTUNA_FILE}")
     assert study.metric_names == ["val/accuracy"]
-    assert study.user_attrs["mlflow_parent_run_id"] == where["mlflow_parent_run_id"]
+    assert study.user_attrs["mlflow_parent_run_id"] == where.parent_run_id
     assert study.user_attrs["seeds"] == [0, 1]
     complete, pruned = study.trials
     assert set(complete.params) == {"patches.size", "selection.memory_size", "optimisation.lr"}
@@ -75,7 +69,7 @@ def test_optuna_study_has_clean_names_per_seed_values_and_mlflow_runs(searched):
     assert complete.user_attrs["value_per_seed"] == {"0": 0.5, "1": 0.7}
     assert complete.user_attrs["status_per_seed"] == {"0": "completed", "1": "completed"}
     runs = {run.data.tags["ips.trial_id"]: run.info.run_id for run in store.child_runs(
-        client, where["mlflow_experiment_id"], where["mlflow_parent_run_id"]
+        client, where.experiment_id, where.parent_run_id
     )}  # fmt: skip
     assert complete.user_attrs["mlflow_run_ids"] == {"0": runs["t1"], "1": runs["t2"]}
     assert complete.user_attrs["ray_trial_ids"] == {"0": "t1", "1": "t2"}

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
+from estimate.cost import trial_cost
 from ips.data.megapixel_mnist import followup_noise_count
 from search_spaces import PROFILE_NAMES, STUDIES
-from study.cost import trial_cost
 from study.plan import plan_study
 
 CASES = [(name, profile) for name, study in STUDIES.items() for profile in study.profiles]

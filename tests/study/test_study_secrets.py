@@ -14,10 +14,11 @@ from mlflow import MlflowClient
 from study_fixtures import run_cli
 
 from search_spaces import STUDIES
-from study import lock, run
-from study.invocation import resume_command, write_invocation
+from study import run
+from study.guard import lock
+from study.guard.invocation import resume_command, write_invocation
+from study.guard.redact import SECRET_ENV, is_redacted, redact_uri, remember, unredact
 from study.plan import plan_study
-from study.redact import SECRET_ENV, is_redacted, redact_uri, remember, unredact
 
 STUDY = ["noise_amount", "--profile", "smoke"]
 SECRET = "s3cret-Pw"
@@ -48,7 +49,7 @@ def test_every_form_of_secret_is_redacted_and_restored_where_a_client_opens(uri,
     shown = redact_uri(uri)
     assert SECRET not in shown and "***" in shown and is_redacted(shown)
     assert redact_uri(shown) == shown and not is_redacted(uri)
-    os.environ[SECRET_ENV] = uri  # what study.redact.remember keeps
+    os.environ[SECRET_ENV] = uri  # what study.guard.redact.remember keeps
     assert unredact(shown) == uri
 
 
@@ -57,7 +58,7 @@ def test_study_json_driver_lock_and_resume_command_hold_no_secret(uri, tmp_path,
     """Through ``study.run.main`` up to the launch (stubbed): what it writes and prints."""
     launched = []
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("study.preflight.check_tracking_uri", lambda uri: None)  # no such hosts here
+    monkeypatch.setattr("study.guard.preflight.check_tracking_uri", lambda uri: None)  # no such hosts here
     monkeypatch.setattr(run, "launch", lambda plan, options: launched.append(options) or 130)
     for argv in ([*STUDY, "--tracking-uri", uri], [*STUDY, f"--tracking-uri={uri}"]):
         folder = tmp_path / "runs" / "ray" / "noise_amount-smoke"
@@ -73,7 +74,7 @@ def test_study_json_driver_lock_and_resume_command_hold_no_secret(uri, tmp_path,
 
 
 def test_an_mlflow_client_gets_a_servers_password_from_the_environment_not_the_uri(clean_env):
-    from study.redact import client_uri
+    from study.guard.redact import client_uri
 
     uri = f"https://alice:{SECRET}@mlflow.example:5000/prefix"
     remember(uri)

@@ -143,17 +143,6 @@ class MegapixelMNIST(Dataset):
     def __len__(self) -> int:
         return self.canvases
 
-    # derived values ---------------------------------------------------------------------------
-
-    @property
-    def object_to_image_ratio(self) -> float:
-        """Area of one digit over the area of the canvas (a fraction, not a percentage)."""
-        return self.config.object_to_image_ratio
-
-    def object_to_patch_ratio(self, patch_size: int) -> float:
-        """Area of one digit over the area of one ``patch_size``-pixel patch (a fraction)."""
-        return self.config.digit_size**2 / patch_size**2
-
     @property
     def has_noise(self) -> bool:
         return self.config.noise != "none" and self.config.noise_count > 0

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from ips.config import PatchConfig, patch_grid_shape
+from ips.config import IPSConfig, PatchConfig, patch_grid_shape
 from ips.data.megapixel_mnist import SPLITS, MegapixelMNIST, canvas_labels, followup_noise_count
 from ips.dataset_config import DIGITS_PER_CANVAS, NOISE_KINDS, RENDERERS, MegapixelMNISTConfig
 
@@ -96,14 +96,14 @@ def stats(dataset: MegapixelMNIST, index: int, patch_size: int) -> str:
     padded[: canvas.shape[0], : canvas.shape[1]] = canvas
     empty = ~padded.reshape(rows, patch_size, cols, patch_size).any(axis=(1, 3))  # [rows, cols]
     digits = zip(layout.classes.tolist(), layout.digit_positions.tolist(), strict=True)
+    ratios = IPSConfig(data=dataset.config, patches=PatchConfig(size=patch_size))  # their one definition
     return "\n".join(
         [
             describe(dataset, index),
             f"labels: {describe_labels(canvas_labels(layout.classes, layout.digit_positions))}",
             "digits (class at top-left row, column): " + ", ".join(f"{c} at {tuple(p)}" for c, p in digits),
-            f"object-to-image ratio: {100 * dataset.object_to_image_ratio:.4f}%",
-            f"object-to-patch ratio: {100 * dataset.object_to_patch_ratio(patch_size):.2f}% "
-            f"(patch {patch_size} px)",
+            f"object-to-image ratio: {100 * ratios.object_to_image_ratio:.4f}%",
+            f"object-to-patch ratio: {100 * ratios.object_to_patch_ratio:.2f}% (patch {patch_size} px)",
             f"inked fraction: {100 * np.count_nonzero(canvas) / canvas.size:.3f}% of pixels are not 0",
             f"all-zero patches: {int(empty.sum())} of {empty.size} ({100 * empty.mean():.1f}%) in the "
             f"{rows}x{cols} grid of {patch_size}-pixel patches",

@@ -85,9 +85,9 @@ def holder_text(descriptor: int) -> str:
     return "a process that did not say who it is"
 
 
-def busy(experiment_dir: Path, descriptor: int) -> StudyError:
+def busy(study_folder: Path, descriptor: int) -> StudyError:
     return StudyError(
-        f"{experiment_dir} is in use by a running study ({holder_text(descriptor)}); wait for it to end, or "
+        f"{study_folder} is in use by a running study ({holder_text(descriptor)}); wait for it to end, or "
         "stop it and continue with --resume, or choose another --storage"
     )
 
@@ -103,31 +103,31 @@ def try_lock(descriptor: int) -> bool:
     return False
 
 
-def refuse_if_locked(experiment_dir: Path) -> None:
+def refuse_if_locked(study_folder: Path) -> None:
     """Raise if a live driver holds the study folder (creates nothing)."""
-    path = experiment_dir / LOCK_FILE
+    path = study_folder / LOCK_FILE
     try:
         descriptor = open_lock(path, os.O_RDONLY)
     except FileNotFoundError:
         return  # no lock file: no driver ever ran here, or an old folder
     try:
         if not try_lock(descriptor):
-            raise busy(experiment_dir, descriptor)
+            raise busy(study_folder, descriptor)
     finally:
         os.close(descriptor)  # closing releases the lock if it was taken
 
 
-def acquire(experiment_dir: Path, command: str) -> int:
+def acquire(study_folder: Path, command: str) -> int:
     """Lock the study folder (created if needed) for this process's lifetime; returns the descriptor,
     which must stay open. Raises ``StudyError`` naming the holder if another driver has it."""
-    experiment_dir.mkdir(parents=True, exist_ok=True)
-    path = experiment_dir / LOCK_FILE
+    study_folder.mkdir(parents=True, exist_ok=True)
+    path = study_folder / LOCK_FILE
     descriptor = open_lock(path, os.O_RDWR | os.O_CREAT)
     if not try_lock(descriptor):
-        error = busy(experiment_dir, descriptor)
+        error = busy(study_folder, descriptor)
         os.close(descriptor)
         raise error
-    end_processes_of_dead_holder(descriptor, experiment_dir)
+    end_processes_of_dead_holder(descriptor, study_folder)
     holder = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
@@ -135,7 +135,7 @@ def acquire(experiment_dir: Path, command: str) -> int:
         "command": command,
         "processes": [],
     }
-    _held[experiment_dir] = (descriptor, holder)
+    _held[study_folder] = (descriptor, holder)
     write_holder(descriptor, holder)
     return descriptor
 
@@ -145,17 +145,17 @@ def write_holder(descriptor: int, holder: dict) -> None:
     os.pwrite(descriptor, (json.dumps(holder) + "\n").encode(), 0)
 
 
-def record_processes(experiment_dir: Path, processes: list[tuple[int, float]]) -> None:
+def record_processes(study_folder: Path, processes: list[tuple[int, float]]) -> None:
     """Note the (pid, start time) of the processes this driver started (its local Ray instance)."""
-    if experiment_dir in _held:
-        descriptor, holder = _held[experiment_dir]
+    if study_folder in _held:
+        descriptor, holder = _held[study_folder]
         holder["processes"] = [list(process) for process in processes]
         write_holder(descriptor, holder)
 
 
-def mark_environment(experiment_dir: Path) -> None:
+def mark_environment(study_folder: Path) -> None:
     """Mark the processes this driver starts from now on (its Ray instance) as the study's own."""
-    os.environ[STUDY_ENV] = str(experiment_dir)
+    os.environ[STUDY_ENV] = str(study_folder)
 
 
 def listed_processes(holder: dict) -> list[tuple[int, float]]:
@@ -171,7 +171,7 @@ def listed_processes(holder: dict) -> list[tuple[int, float]]:
     return listed
 
 
-def is_study_ray_process(process, started: float, experiment_dir: Path) -> bool:
+def is_study_ray_process(process, started: float, study_folder: Path) -> bool:
     """Whether ``process`` (a ``psutil.Process``) is one that a driver of this study started as its Ray
     instance: the recorded start time, this user's, a Ray command line, and the study's environment mark
     (or, for Ray's agents, which hide their environment behind their title, a parent that has it)."""
@@ -184,10 +184,10 @@ def is_study_ray_process(process, started: float, experiment_dir: Path) -> bool:
         title = bool(command) and command[0].startswith(RAY_COMMAND_PREFIX)
         if not (title or any(ray_package() in word for word in command[:3])):
             return False
-        if process.environ().get(STUDY_ENV) == str(experiment_dir):
+        if process.environ().get(STUDY_ENV) == str(study_folder):
             return True
         parent = process.parent()
-        return title and parent is not None and parent.environ().get(STUDY_ENV) == str(experiment_dir)
+        return title and parent is not None and parent.environ().get(STUDY_ENV) == str(study_folder)
     except (psutil.Error, OSError):
         return False
 
@@ -199,7 +199,7 @@ def ray_package() -> str:
     return os.path.join(locations[0], "") if locations else "/ray/"
 
 
-def end_processes_of_dead_holder(descriptor: int, experiment_dir: Path) -> None:
+def end_processes_of_dead_holder(descriptor: int, study_folder: Path) -> None:
     """SIGKILL the recorded processes of the last holder (dead: we hold its lock) that still run and
     are verifiably its Ray instance's; anything else the file lists is left alone."""
     import psutil  # a dependency of Ray
@@ -212,7 +212,7 @@ def end_processes_of_dead_holder(descriptor: int, experiment_dir: Path) -> None:
     for pid, started in listed:
         try:
             process = psutil.Process(pid)
-            if is_study_ray_process(process, started, experiment_dir):
+            if is_study_ray_process(process, started, study_folder):
                 verified.append(process)
         except (psutil.Error, OSError):
             continue

@@ -3,7 +3,7 @@
 A study folder (``<storage>/<study>-<profile>``) is never overwritten: a second command without
 ``--resume`` is refused, and a ``--resume`` must plan the same trials (a fingerprint of the plan) and
 track them in the same MLflow store as the command that started it. The record holds the redacted
-tracking URI only (a password stays in memory, ``study.redact``); ``study.launch`` writes it once Ray
+tracking URI only (a password stays in memory, ``study.guard.redact``); ``study.launch`` writes it once Ray
 has accepted the study's resources.
 """
 
@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ips.config import to_dict
-from study.lock import LOCK_FILE
+from study.guard.lock import LOCK_FILE
+from study.guard.redact import is_redacted, redact_argv, redact_uri
 from study.plan import Plan, StudyError
-from study.redact import is_redacted, redact_argv, redact_uri
 
 INVOCATION_FILE = "study.json"  # what the first invocation ran, checked by --resume
 
@@ -61,29 +61,27 @@ def resume_command(argv: Sequence[str], storage: Path, tracking_uri: str) -> str
     return command_line(words)
 
 
-def check_storage(
-    experiment_dir: Path, plan: Plan, tracking_uri: str, *, resume: bool, uri_given: bool
-) -> str:
+def check_storage(study_folder: Path, plan: Plan, tracking_uri: str, *, resume: bool, uri_given: bool) -> str:
     """Refuse to overwrite a study or to resume a different one; returns the tracking URI to use
     (``uri_given``: whether the command line named one, else it is the runner's default)."""
-    record_path = experiment_dir / INVOCATION_FILE
+    record_path = study_folder / INVOCATION_FILE
     if not resume:
         # A folder holding only the lock of a driver that stopped before it recorded anything is new.
-        if experiment_dir.exists() and {path.name for path in experiment_dir.iterdir()} - {LOCK_FILE}:
+        if study_folder.exists() and {path.name for path in study_folder.iterdir()} - {LOCK_FILE}:
             raise StudyError(
-                f"{experiment_dir} already holds a run of study {plan.study.name!r} (profile "
+                f"{study_folder} already holds a run of study {plan.study.name!r} (profile "
                 f"{plan.profile_name!r}); add --resume to continue it, or choose another --storage "
                 "(nothing logged is ever deleted)"
             )
         return tracking_uri
     if not record_path.is_file():
         raise StudyError(
-            f"--resume: nothing to resume in {experiment_dir}; run without --resume to start the study"
+            f"--resume: nothing to resume in {study_folder}; run without --resume to start the study"
         )
     record = read_invocation(record_path)
     if record["fingerprint"] != plan_fingerprint(plan):
         raise StudyError(
-            f"--resume: the study in {experiment_dir} was started with other settings ({record['command']}); "
+            f"--resume: the study in {study_folder} was started with other settings ({record['command']}); "
             "resume with the same flags, or choose another --storage to start anew"
         )
     if uri_given and redact_uri(tracking_uri) != record["tracking_uri"]:
@@ -113,8 +111,8 @@ def read_invocation(record_path: Path) -> dict[str, Any]:
     return record
 
 
-def write_invocation(experiment_dir: Path, plan: Plan, tracking_uri: str, argv: Sequence[str]) -> None:
-    experiment_dir.mkdir(parents=True, exist_ok=True)
+def write_invocation(study_folder: Path, plan: Plan, tracking_uri: str, argv: Sequence[str]) -> None:
+    study_folder.mkdir(parents=True, exist_ok=True)
     record = {
         "study": plan.study.name,
         "profile": plan.profile_name,
@@ -123,6 +121,6 @@ def write_invocation(experiment_dir: Path, plan: Plan, tracking_uri: str, argv: 
         "fingerprint": plan_fingerprint(plan),
         "command": command_line(argv),
     }
-    partial = experiment_dir / (INVOCATION_FILE + ".partial")  # never a torn study.json
+    partial = study_folder / (INVOCATION_FILE + ".partial")  # never a torn study.json
     partial.write_text(json.dumps(record, indent=2) + "\n")
-    partial.replace(experiment_dir / INVOCATION_FILE)
+    partial.replace(study_folder / INVOCATION_FILE)

@@ -4,9 +4,9 @@ One row per configuration (``ips.config_id``): the values of the varied fields, 
 study's metric as mean +/- standard deviation over the seeds that completed every epoch, the headline
 task's validation accuracy with its 95% interval beside its chance level (``headline``), and how many
 of its seeds did (an early-stopped seed's value is that of a shorter training: it is counted apart,
-never averaged in; ``analysis.status.SUMMARISED_STATUSES``, the rule of every table here). Reading
+never averaged in; ``tracking.SUMMARISED_STATUSES``, the rule of ``analysis``'s tables too). Reading
 MLflow rather than Ray's result grid means a resumed study reports every trial, from this invocation
-and the ones before.
+and the ones before. It reads the store through ``study.tracking`` only, what the runner wrote.
 
 Why not ``analysis.tables.build_table``: that table answers the paper's question (every task and
 split, chance levels, the published columns, the outcome of each trial), reading every metric's
@@ -24,11 +24,8 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 from scipy import stats
 
-from analysis.chance import multiclass_chance
-from analysis.runs import load_label_distributions
-from analysis.status import SUMMARISED_STATUSES
-from analysis.store import select_invocation, trial_runs
 from study import tracking
+from study.tracking import SUMMARISED_STATUSES
 
 Z_95 = 1.959964  # the normal quantile of a two-sided 95% interval
 
@@ -96,7 +93,8 @@ def headline(members: list[Run], statuses: tuple[str, ...], task: str, labels: d
             continue
         accuracies.append(value)
         images.append(sum(counts.values()))
-        chances.append(multiclass_chance(train, counts).value)
+        total, known = sum(counts.values()), sum(train.values()) > 0
+        chances.append(counts.get(tracking.blind_answer(train), 0) / total if total and known else math.nan)
     chance = statistics.fmean(chances) if chances else math.nan
     return Headline(task, tuple(accuracies), tuple(images), chance)
 
@@ -192,11 +190,10 @@ def runner_table(
     client: MlflowClient, experiment_id: str, parent_id: str, fields: list[str], metric: str
 ) -> str:
     """The table of the trials of parent run ``parent_id`` (one invocation of ``study.run``)."""
-    study = client.get_experiment(experiment_id).name
-    runs = trial_runs(client, select_invocation(client, study, parent_id))
+    runs = tracking.search_runs(client, experiment_id, tracking.role_filter(tracking.ROLE_TRIAL, parent_id))
     if not runs:
         return "no trials were logged"
-    rows = summary_rows(runs, fields, metric, load_label_distributions(client, runs))
+    rows = summary_rows(runs, fields, metric, tracking.label_distributions(client, runs))
     failed = sum(status == tracking.STATUS_FAILED for row in rows for status in row.statuses)
     text = format_table(rows, fields, metric)
     if failed:

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from analysis.runner_table import wilson_interval
+from study.summary import wilson_interval
 
 
 def test_wilson_interval_matches_the_textbook_values():
@@ -18,14 +18,14 @@ def test_wilson_interval_of_no_images_is_unknown():
 
 
 def test_one_seed_gets_its_wilson_interval_as_one_draw():
-    from analysis.runner_table import Headline
+    from study.summary import Headline
 
     one = Headline("majority", (0.5,), (10,), chance=0.1)
     assert one.interval() == pytest.approx((0.5, 0.2366, 0.7634), abs=1e-4)
 
 
 def test_several_seeds_get_the_t_interval_over_seeds_never_their_images_pooled():
-    from analysis.runner_table import Headline
+    from study.summary import Headline
 
     seeds = Headline("majority", (0.3, 0.5, 0.4), (100, 100, 100), chance=0.06)
     # mean 0.4, sd 0.1, t(2) = 4.303: half-width 0.2484, where 300 pooled images would give 0.055

@@ -1,4 +1,4 @@
-"""Where a trial trains, from the resources Ray assigned it, and what it may use there (torch only).
+"""Where a training process trains, from the cores and GPU share it was given, and what it may use there.
 
 A trial given a GPU share trains on ``cuda:0`` (Ray shows each trial its own card as device 0), with one
 torch thread, its other cores as DataLoader workers rendering canvases, and its CUDA memory capped to
@@ -11,7 +11,8 @@ would otherwise pick CUDA whenever it sees one. A GPU trial that cannot see CUDA
 instead of training on the CPU without a word (and logging its process's resident memory as its GPU
 peak).
 
-Kept apart from ``study.trainable`` so that it imports no Ray: the gpu tests' cap probe runs it alone.
+Torch only: the study's trainable calls it with what Ray assigned its trial (and the CUDA context
+estimated by ``estimate.gpu_memory.cuda_context_mb``); the gpu tests' cap probe and ``bench`` call it alone.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import os
 from dataclasses import dataclass
 
 import torch
-
-from study.gpu_packing import cuda_context_mb
 
 
 class NoCudaError(RuntimeError):
@@ -39,15 +38,16 @@ class TrialDevice:
         return str(self.device)
 
 
-def memory_fraction(share: float) -> float:
-    """The CUDA allocator's cap of a trial with ``share`` of the card: the share less a CUDA context."""
+def memory_fraction(share: float, context_mb: float) -> float:
+    """The CUDA allocator's cap of a trial with ``share`` of the card: the share less a CUDA context of
+    ``context_mb`` MiB (outside the allocator), never below half the share."""
     total_mb = torch.cuda.get_device_properties(0).total_memory / 2**20
-    return max(share - cuda_context_mb() / total_mb, share / 2)
+    return max(share - context_mb / total_mb, share / 2)
 
 
-def limit_to_resources(cpus: float, gpus: float) -> TrialDevice:
+def limit_to_resources(cpus: float, gpus: float, context_mb: float) -> TrialDevice:
     """The device, threads, loader workers and CUDA cap of a trial given ``cpus`` cores and ``gpus``
-    GPUs (see the module's docstring)."""
+    GPUs, a CUDA context taking ``context_mb`` MiB (see the module's docstring)."""
     cores = max(1, int(cpus))
     if gpus <= 0:
         torch.set_num_threads(cores)
@@ -61,5 +61,6 @@ def limit_to_resources(cpus: float, gpus: float) -> TrialDevice:
         )
     torch.set_num_threads(1)
     if gpus < 1:
-        torch.cuda.set_per_process_memory_fraction(memory_fraction(gpus), device=0)  # Ray shows one GPU
+        # Ray shows the trial one GPU, as device 0
+        torch.cuda.set_per_process_memory_fraction(memory_fraction(gpus, context_mb), device=0)
     return TrialDevice(torch.device("cuda", 0), cores - 1)

@@ -27,8 +27,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from study import tracking
+from study.guard.redact import redact_uri
 from study.plan import Plan, StudyError
-from study.redact import redact_uri
 from study.sqlite_store import store_problem
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -73,8 +73,8 @@ def writable_folder_problem(folder: Path) -> str | None:
     return None
 
 
-def check_storage_folder(storage: Path, experiment_dir: Path) -> None:
-    for path in (storage, experiment_dir):
+def check_storage_folder(storage: Path, study_folder: Path) -> None:
+    for path in (storage, study_folder):
         if path.exists() and not path.is_dir():
             raise StudyError(f"--storage {storage}: {path} is a file, not a folder; give a folder")
     problem = writable_folder_problem(storage)

@@ -1,4 +1,4 @@
-"""``--gpus-per-trial auto``: each trial's share of a GPU from its estimated peak memory.
+"""A trial's peak GPU memory, and the share of a card that holds it (``--gpus-per-trial auto``).
 
 A trial's peak GPU memory is estimated from measured figures (``gpu_memory.json`` beside this module,
 written by ``python -m bench.gpu_memory``) for its encoder:
@@ -17,14 +17,14 @@ plus ``cuda_context_mb()`` (the CUDA context, outside PyTorch's allocator), as a
 rounded up to 1/16, 1/8, 1/4, 1/2 or 1: shares that are powers of two fill cards without gaps whatever
 the mix, small trials pack densely and a trial that needs more than half a card gets a whole one. The
 trainable caps each trial's CUDA memory to its share less the context
-(``study.trainable.limit_to_resources``).
+(``ips.resources.limit_to_resources``).
 
 Which figures: CUDA ones where the JSON holds them for the encoder (``torch.cuda.max_memory_allocated``),
 else CPU ones (peak resident set size, measured with the same code). The shipped JSON holds CPU figures
 only (no GPU was at hand when it was written): CPU convolutions keep other workspaces than cuDNN, and
 bf16 roughly halves activations, which the fp32 figures do not know; ``MARGIN`` covers the first and the
 second only errs high. Re-calibrate on a GPU machine with ``python -m bench.gpu_memory --json
-study/gpu_memory.json`` (and ``--bf16`` for bf16 figures, used for bf16 trials): each run merges its
+estimate/gpu_memory.json`` (and ``--bf16`` for bf16 figures, used for bf16 trials): each run merges its
 report into the file, replacing only the report of the same device and precision.
 
 The CUDA context: a CUDA report also holds the context's size as measured on that card
@@ -43,10 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from ips.config import IPSConfig
-from study.plan import Plan, StudyError, point_label
 
 FIGURES_FILE = Path(__file__).with_name("gpu_memory.json")
-AUTO = "auto"
 DEFAULT_CARD_GB = 80.0  # an A100/H100 80 GB; "auto:GB" names another card, e.g. auto:24
 MARGIN = 1.25  # on the estimated peak: allocator rounding and fragmentation, cuDNN workspaces
 ASSUMED_CUDA_CONTEXT_MB = 600.0  # the CUDA context of one process until measured (see the module)
@@ -55,50 +53,17 @@ SHARES = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0)
 MIB = 2**20
 
 
-# ---------------------------------------------------------------------------------------- the flag
+class EstimateError(ValueError):
+    """A trial the memory model cannot place: no figures for its encoder, or more than a card."""
 
 
-def parse_gpus_per_trial(text: str) -> float | str:
-    """``--gpus-per-trial``: a share (``0.25``), ``auto`` or ``auto:GB`` (the card's memory)."""
-    if text == AUTO or text.startswith(AUTO + ":"):
-        card_gb(text)  # validates
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise StudyError(
-            f"--gpus-per-trial {text!r}: give a share of a GPU (e.g. 0.25), 'auto' (a share per trial "
-            "from its estimated memory), or 'auto:GB' with the memory of one card (e.g. auto:24)"
-        ) from None
+def local_card_mb() -> float:
+    """The memory of this machine's first CUDA device in MiB, else ``DEFAULT_CARD_GB``'s."""
+    import torch
 
-
-def is_auto(value: float | str | None) -> bool:
-    return isinstance(value, str)
-
-
-def card_memory_mb(value: str) -> float:
-    """The card's memory in MiB: named (``auto:GB``), else this machine's first CUDA device, else
-    ``DEFAULT_CARD_GB``."""
-    if ":" not in value:
-        import torch
-
-        if torch.cuda.is_available():
-            return torch.cuda.get_device_properties(0).total_memory / MIB
-    return card_gb(value) * 1024
-
-
-def card_gb(value: str) -> float:
-    """The card's memory in GB of ``auto`` (the default card) or ``auto:GB``."""
-    _, colon, text = value.partition(":")
-    if not colon:
-        return DEFAULT_CARD_GB
-    try:
-        gb = float(text)
-    except ValueError:
-        gb = -1.0
-    if gb <= 0:
-        raise StudyError(f"--gpus-per-trial {value!r}: write auto:GB with a card's memory, e.g. auto:80")
-    return gb
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_properties(0).total_memory / MIB
+    return DEFAULT_CARD_GB * 1024
 
 
 # --------------------------------------------------------------------------------------- figures
@@ -204,7 +169,7 @@ def calibration_for(config: IPSConfig, calibrations: dict[Encoder, Calibration])
     found = calibrations.get(encoder) or calibrations.get(encoder.fp32())
     if found is None:
         known = "; ".join(str(e) for e in calibrations) or "none"
-        raise StudyError(
+        raise EstimateError(
             f"--gpus-per-trial auto: no measured memory figures for the encoder {encoder} (figures exist "
             f"for: {known}); measure them on the GPU with python -m bench.gpu_memory, or give a "
             "share such as --gpus-per-trial 0.25"
@@ -217,17 +182,14 @@ def calibration_for(config: IPSConfig, calibrations: dict[Encoder, Calibration])
 
 def image_size(config: IPSConfig) -> tuple[int, int]:
     """(height, width) of a trial's images: Megapixel MNIST canvases or traffic-sign images."""
-    data = config.data
-    if hasattr(data, "canvas_height"):
-        return data.canvas_height, data.canvas_width
-    return data.image_height, data.image_width
+    return config.data.image_height, config.data.image_width
 
 
 def estimated_peak_mb(config: IPSConfig, calibration: Calibration) -> float:
     """The estimated peak GPU memory of one training step of ``config`` in MiB (see the module)."""
     batch = config.optimisation.batch_size
     patches = config.number_of_patches
-    in_flight = min(config.selection.memory_size, patches) + min(config.selection.iteration_size, patches)
+    in_flight = config.kept_patches + min(config.selection.iteration_size, patches)
     height, width = image_size(config)
     images = 4 * batch * config.encoder.input_channels * height * width / MIB
     state = 16 * calibration.parameters / MIB
@@ -244,7 +206,7 @@ def share_for(peak_mb: float, card_mb: float) -> float:
     for share in SHARES:
         if needed <= share * card_mb:
             return share
-    raise StudyError(
+    raise EstimateError(
         f"--gpus-per-trial auto: a trial needs about {needed / 1024:.1f} GB, more than one "
         f"{card_mb / 1024:.0f} GB card; reduce optimisation.batch_size or selection.memory_size, or name a "
         "larger card (auto:GB)"
@@ -261,80 +223,3 @@ def trial_share(config: IPSConfig, card_mb: float, calibrations: dict | None = N
     calibration = calibration_for(config, calibrations or shipped_calibrations())
     peak = estimated_peak_mb(config, calibration)
     return TrialShare(peak, share_for(peak, card_mb))
-
-
-@dataclass(frozen=True)
-class AutoResources:
-    """Ray's per-trial resources under ``auto``: called with each trial's config dict (picklable)."""
-
-    cpus: float
-    card_mb: float
-
-    def __call__(self, ray_config: dict[str, Any]):
-        from ray.tune import PlacementGroupFactory
-
-        from study.ray_config import trial_config
-
-        share = trial_share(trial_config(ray_config), self.card_mb).share
-        return PlacementGroupFactory([{"CPU": self.cpus, "GPU": share}])
-
-    def typical(self, plan: Plan) -> dict[str, float]:
-        """``{"cpu", "gpu"}`` of a typical trial (the mean share): for the time and concurrency estimates."""
-        rows = plan_shares(plan, self.card_mb)
-        return {"cpu": self.cpus, "gpu": sum(share.share for _, _, share in rows) / len(rows)}
-
-
-def plan_shares(plan: Plan, card_mb: float) -> list[tuple[str, IPSConfig, TrialShare]]:
-    """(label, config, share) of every trial of a grid plan, or of the corners of a searched one."""
-    if plan.search is None:
-        return [
-            (
-                f"{trial.index} {point_label(trial.overrides)}",
-                trial.config,
-                trial_share(trial.config, card_mb),
-            )
-            for trial in plan.trials
-        ]
-    import itertools
-
-    from ips.config import override
-    from study.plan import search_corners
-
-    fields = list(plan.search.space)
-    rows = []
-    for values in itertools.product(*(search_corners(plan.search.space[f]) for f in fields)):
-        changes = dict(zip(fields, values, strict=True))
-        config = override(plan.base, changes)
-        label = " ".join(f"{f}={v}" for f, v in changes.items())
-        rows.append((label, config, trial_share(config, card_mb)))
-    return rows
-
-
-def mean_share(plan: Plan, card_value: str) -> float:
-    """The mean share of the plan's trials (for the dry run's time estimate)."""
-    return AutoResources(1.0, card_memory_mb(card_value)).typical(plan)["gpu"]
-
-
-def packing_description(plan: Plan, card_value: str) -> str:
-    """``--dry-run`` with ``auto``: each trial's estimated peak and share, and how they fill cards."""
-    card_mb = card_memory_mb(card_value)
-    rows = plan_shares(plan, card_mb)
-    first = calibration_for(rows[0][1], shipped_calibrations())
-    lines = [
-        f"GPU packing (--gpus-per-trial {card_value}: {card_mb / 1024:g} GB cards; peak estimated from "
-        f"{first.device.upper()} figures in {FIGURES_FILE.name}, x{MARGIN:g} + {cuda_context_mb():.0f} MiB "
-        "CUDA context):",
-    ]
-    header = "search corner" if plan.search is not None else "trial"
-    width = max(len(header), *(len(label) for label, _, _ in rows))
-    lines.append(f"  {header:<{width}}  est. peak MiB  GPU share  trials per card")
-    for label, _, share in rows:
-        lines.append(
-            f"  {label:<{width}}  {share.peak_mb:13.0f}  {share.share:9.4g}  {round(1 / share.share):15d}"
-        )
-    if plan.search is None:
-        total = sum(share.share for _, _, share in rows)
-        lines.append(
-            f"  all {len(rows)} trials at once need {total:g} GPU(s); Ray runs them as cards free up"
-        )
-    return "\n".join(lines)

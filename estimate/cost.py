@@ -165,15 +165,10 @@ def blank_fraction(config: IPSConfig) -> float:
 
 def trial_cost(config: IPSConfig) -> TrialCost:
     patches = config.number_of_patches
-    kept = min(config.selection.memory_size, patches)
+    kept = config.kept_patches
     per_patch = encoder_macs(config)
     data = config.data
-    train = getattr(data, "train_canvases", None)
-    val = getattr(data, "validation_canvases", None)
-    if train is None:  # traffic signs: about 750 images per split before the fraction
-        fraction = getattr(data, "fraction", 1.0)
-        subset = getattr(data, "validation_subset", "full") == "first_per_class"  # the authors' subset
-        train, val = round(750 * fraction), round(750 * fraction) if subset else 750
+    train, val = data.images_per_split
     epochs = config.optimisation.epochs
     macs = (train * (patches + 3 * kept) + val * (patches + kept)) * epochs * per_patch
     scan, step = seconds_per_patch(config, "scan"), seconds_per_patch(config, "train")
@@ -182,9 +177,7 @@ def trial_cost(config: IPSConfig) -> TrialCost:
     encoded = patches * (1.0 - blank_fraction(config)) + 1  # one blank patch per pass at most
     seconds = (train * (encoded * scan + kept * step) + val * (encoded + kept) * scan) * epochs
     seconds += (train + val) * epochs * other
-    height = getattr(data, "canvas_height", None) or data.image_height
-    width = getattr(data, "canvas_width", None) or data.image_width
-    megapixels = height * width * config.encoder.input_channels / 1e6
+    megapixels = data.image_height * data.image_width * config.encoder.input_channels / 1e6
     loading = (train + val) * epochs * megapixels * LOADING_SECONDS_PER_MEGAPIXEL
     return TrialCost(macs, patches, seconds, loading)
 
@@ -204,7 +197,7 @@ def wall_seconds(
     cores in all."""
     if gpus > 0:
         compute = total_macs / (GPU_MACS_PER_SECOND * min(1.0, gpus * concurrent))
-        workers = cpus - concurrent  # each trial steps on one core; its others render (trial_device)
+        workers = cpus - concurrent  # each trial steps on one core; its others render (ips.resources)
         if workers > 0:
             compute = max(compute, loading_seconds / workers)
         else:
