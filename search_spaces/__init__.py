@@ -23,6 +23,7 @@ from search_spaces._spec import (
     LogUniform,
     Profile,
     Search,
+    SpecError,
     StudySpec,
     Uniform,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "LogUniform",
     "Profile",
     "Search",
+    "SpecError",
     "StudySpec",
     "Uniform",
 ]

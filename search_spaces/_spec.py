@@ -34,6 +34,7 @@ seeds and search, and a ``note`` that says what was scaled and why:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,11 @@ from typing import Any
 from ips.config import IPSConfig
 
 PROFILE_NAMES = ("paper", "cpu", "demo", "smoke")
+METRIC_DIRECTIONS = ("max", "min")
+
+
+class SpecError(ValueError):
+    """A study module's spec that is malformed in itself: the message names the study or the value."""
 
 
 # ------------------------------------------------------------------------------------- distributions
@@ -52,9 +58,32 @@ class Choice:
 
     values: tuple[Any, ...]
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", tuple(self.values))
+        if not self.values:
+            raise SpecError(f"{self}: give at least one value to choose from")
+
+    def corners(self) -> list[Any]:
+        """The values worth validating before a search draws any: every choice."""
+        return list(self.values)
+
 
 @dataclass(frozen=True)
-class Uniform:
+class _Range:
+    low: Any
+    high: Any
+
+    def __post_init__(self) -> None:
+        if not self.low < self.high:
+            raise SpecError(f"{self}: low must be below high")
+
+    def corners(self) -> list[Any]:
+        """The values worth validating before a search draws any: both ends of the range."""
+        return [self.low, self.high]
+
+
+@dataclass(frozen=True)
+class Uniform(_Range):
     """A float drawn uniformly from [low, high]."""
 
     low: float
@@ -62,15 +91,20 @@ class Uniform:
 
 
 @dataclass(frozen=True)
-class LogUniform:
+class LogUniform(_Range):
     """A float whose logarithm is uniform on [log low, log high] (learning rates)."""
 
     low: float
     high: float
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.low <= 0:
+            raise SpecError(f"{self}: a log-uniform range must be positive")
+
 
 @dataclass(frozen=True)
-class IntUniform:
+class IntUniform(_Range):
     """An integer drawn uniformly from low..high (both included)."""
 
     low: int
@@ -87,6 +121,23 @@ class Search:
     space: Mapping[str, Distribution]
     suggestions: int
     sampler_seed: int = 0
+
+    def __post_init__(self) -> None:
+        for field_name, distribution in self.space.items():
+            if not isinstance(distribution, (Choice, Uniform, LogUniform, IntUniform)):
+                raise SpecError(
+                    f"{field_name}: {distribution!r} is not a search distribution; use Choice, Uniform, "
+                    "LogUniform, IntUniform"
+                )
+        if self.suggestions < 1:
+            raise SpecError(f"search.suggestions is {self.suggestions}; give at least 1")
+
+    def corners(self) -> list[dict[str, Any]]:
+        """Every combination of its distributions' corners, as dotted changes: what the runner validates
+        and the estimates cost before anything is drawn."""
+        fields = list(self.space)
+        combinations = itertools.product(*(self.space[field].corners() for field in fields))
+        return [dict(zip(fields, values, strict=True)) for values in combinations]
 
 
 # ------------------------------------------------------------------------------------ profile, study
@@ -118,3 +169,27 @@ class StudySpec:
     metric: str = "val/accuracy"
     mode: str = "max"
     search: Search | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in METRIC_DIRECTIONS:
+            raise SpecError(f"study {self.name!r}: mode {self.mode!r}; use 'max' or 'min'")
+        if self.axes and self.search is not None:
+            raise SpecError(f"study {self.name!r} has both axes and a search; give one or the other")
+        for profile_name, profile in self.profiles.items():
+            if profile.search is not None and self.axes:
+                raise SpecError(
+                    f"study {self.name!r}, profile {profile_name!r}: a search on a study with axes; give "
+                    "one or the other"
+                )
+            for name in profile.axes:
+                if name not in self.axes:
+                    raise SpecError(
+                        f"profile axis {name!r} of study {self.name!r} replaces no axis; "
+                        f"the study's axes are {sorted(self.axes) or 'none'}"
+                    )
+        for name, values in [
+            *self.axes.items(),
+            *(a for p in self.profiles.values() for a in p.axes.items()),
+        ]:
+            if not values:
+                raise SpecError(f"axis {name!r} of study {self.name!r} has no values; give at least one")

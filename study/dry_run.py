@@ -12,14 +12,13 @@ model itself is ``estimate.cost``; ``plan_seconds`` is also the runner's ETA bef
 
 from __future__ import annotations
 
-import itertools
 import statistics
 from typing import Any
 
 from estimate.cost import TrialCost, human_count, human_seconds, trial_cost, wall_seconds
 from ips.config import IPSConfig, flatten, override
 from ips.data import digits_reused
-from study.plan import Plan, search_corners
+from study.plan import Plan
 
 
 def trial_table(plan: Plan) -> str:
@@ -70,12 +69,7 @@ def mean_search_cost(plan: Plan) -> tuple[float, float, float]:
     """The mean cost (MACs, CPU seconds, loading seconds) over the corners of the search space (a
     stand-in for the draws)."""
     assert plan.search is not None
-    fields = list(plan.search.space)
-    corners = [search_corners(plan.search.space[field]) for field in fields]
-    costs = [
-        trial_cost(override(plan.base, dict(zip(fields, values, strict=True))))
-        for values in itertools.product(*corners)
-    ]
+    costs = [trial_cost(override(plan.base, corner)) for corner in plan.search.corners()]
     return tuple(statistics.fmean(getattr(c, name) for c in costs) for name in COST_FIELDS)
 
 

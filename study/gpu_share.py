@@ -3,7 +3,6 @@ memory (``estimate.gpu_memory``): Ray's per-trial resources, the dry run's table
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +19,7 @@ from estimate.gpu_memory import (
     trial_share,
 )
 from ips.config import IPSConfig, override
-from study.plan import Plan, StudyError, point_label, search_corners
+from study.plan import Plan, StudyError, point_label
 
 AUTO = "auto"
 
@@ -118,11 +117,10 @@ def plan_shares(plan: Plan, card_mb: float) -> list[tuple[str, IPSConfig, TrialS
     if plan.search is None:
         labelled = [(f"{trial.index} {point_label(trial.overrides)}", trial.config) for trial in plan.trials]
     else:
-        fields = list(plan.search.space)
-        labelled = []
-        for values in itertools.product(*(search_corners(plan.search.space[f]) for f in fields)):
-            changes = dict(zip(fields, values, strict=True))
-            labelled.append((" ".join(f"{f}={v}" for f, v in changes.items()), override(plan.base, changes)))
+        labelled = [
+            (" ".join(f"{f}={v}" for f, v in corner.items()), override(plan.base, corner))
+            for corner in plan.search.corners()
+        ]
     try:
         return [(label, config, trial_share(config, card_mb)) for label, config in labelled]
     except EstimateError as error:

@@ -9,6 +9,7 @@ range, alone and combined, since its trials are drawn only once Ray runs.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from collections.abc import Mapping, Sequence
@@ -17,20 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ips.config import ConfigError, IPSConfig, flatten, override
-from search_spaces import (
-    PROFILE_NAMES,
-    STUDIES,
-    Choice,
-    IntUniform,
-    LogUniform,
-    Profile,
-    Search,
-    StudySpec,
-    Uniform,
-)
+from search_spaces import PROFILE_NAMES, STUDIES, Profile, Search, StudySpec
 from study import tracking
 
-METRIC_DIRECTIONS = ("max", "min")
 SCHEDULERS = ("fifo", "asha")  # Tune's default, or early stopping (study.search.scheduler)
 
 
@@ -154,30 +144,33 @@ def check_plain(value: Any, where: str) -> None:
 
 
 def profile_axes(study: StudySpec, profile: Profile) -> dict[str, list[Any]]:
-    axes = {name: list(values) for name, values in study.axes.items()}
-    for name, values in profile.axes.items():
-        if name not in axes:
-            raise StudyError(
-                f"profile axis {name!r} of study {study.name!r} replaces no axis; "
-                f"the study's axes are {sorted(axes) or 'none'}"
-            )
-        axes[name] = list(values)
+    """The study's axes with the profile's replacements (``StudySpec`` checked that each replaces one)."""
+    axes = {name: list(values) for name, values in {**study.axes, **profile.axes}.items()}
     for name, values in axes.items():
-        if not values:
-            raise StudyError(f"axis {name!r} of study {study.name!r} has no values; give at least one")
         check_plain(values, f"axis {name!r} of study {study.name!r}")
     return axes
 
 
 def profile_base(
-    study: StudySpec, profile_name: str, profile: Profile, extra: Mapping[str, Any]
+    study: StudySpec, profile_name: str, profile: Profile, extra: Mapping[str, Any], absolute_root: bool
 ) -> IPSConfig:
+    """The study's base with the profile's overrides, then ``extra``; with ``absolute_root`` its dataset
+    folder (``data.root``) made absolute and resolved, against the working directory."""
     changes = {**profile.overrides, **extra}
     check_plain(changes, f"overrides of profile {profile_name!r}")
     try:
-        return override(study.base, changes)
+        base = override(study.base, changes)
     except ConfigError as error:
         raise StudyError(f"study {study.name!r}, profile {profile_name!r}: {error}") from None
+    root = getattr(base.data, "root", None)
+    if not absolute_root or root is None:
+        return base
+    absolute = str(Path(root).expanduser().resolve())
+    return (
+        base
+        if absolute == root
+        else dataclasses.replace(base, data=dataclasses.replace(base.data, root=absolute))
+    )
 
 
 def resolve_seeds(profile_seeds: tuple[int, ...], seeds: int | None) -> tuple[int, ...]:
@@ -207,35 +200,16 @@ def expand_grid(study: StudySpec, base: IPSConfig, axes: dict[str, list[Any]], s
     return tuple(trials)
 
 
-def search_corners(distribution: Any) -> list[Any]:
-    """The values of a distribution worth validating: every choice, both ends of a range."""
-    if isinstance(distribution, Choice):
-        return list(distribution.values)
-    if isinstance(distribution, (Uniform, LogUniform, IntUniform)):
-        if not distribution.low < distribution.high:
-            raise StudyError(f"{distribution}: low must be below high")
-        if isinstance(distribution, LogUniform) and distribution.low <= 0:
-            raise StudyError(f"{distribution}: a log-uniform range must be positive")
-        return [distribution.low, distribution.high]
-    raise StudyError(
-        f"{distribution!r} is not a search distribution; use Choice, Uniform, LogUniform, IntUniform"
-    )
-
-
 def check_search(study: StudySpec, base: IPSConfig, search: Search, seeds: tuple[int, ...]) -> None:
-    if study.axes:
-        raise StudyError(f"study {study.name!r} has both axes and a search; give one or the other")
-    if search.suggestions < 1:
-        raise StudyError(f"study {study.name!r}: search.suggestions must be at least 1")
+    """Every corner of the search space builds a valid config (``Search`` checked its own shape)."""
     fields = list(search.space)
-    corners = [search_corners(search.space[field]) for field in fields]
+    corners = [search.space[field].corners() for field in fields]
     check_plain(corners, f"search space of study {study.name!r}")
-    for values in itertools.product(*corners):
-        changes = {**dict(zip(fields, values, strict=True)), "seed": seeds[0]}
+    for corner in search.corners():
         try:
-            override(base, changes)
+            override(base, {**corner, "seed": seeds[0]})
         except ConfigError as error:
-            label = " ".join(f"{field}={value}" for field, value in zip(fields, values, strict=True))
+            label = " ".join(f"{field}={value}" for field, value in corner.items())
             raise StudyError(f"study {study.name!r}, search value ({label}): {error}") from None
 
 
@@ -251,14 +225,8 @@ def plan_study(
     0..seeds-1; ``overrides`` (dotted) apply to every trial after the profile's (e.g. ``data.root``);
     ``absolute_data_root`` makes a relative dataset folder absolute (against the working directory:
     Ray's trials run elsewhere)."""
-    if study.mode not in METRIC_DIRECTIONS:
-        raise StudyError(f"study {study.name!r}: mode {study.mode!r}; use 'max' or 'min'")
     profile = get_profile(study, profile_name)
-    base = profile_base(study, profile_name, profile, overrides or {})
-    root = getattr(base.data, "root", None)
-    if absolute_data_root and root is not None and not Path(root).is_absolute():
-        absolute = {**(overrides or {}), "data.root": str(Path(root).resolve())}
-        base = profile_base(study, profile_name, profile, absolute)
+    base = profile_base(study, profile_name, profile, overrides or {}, absolute_data_root)
     trial_seeds = resolve_seeds(profile.seeds if profile.seeds is not None else study.seeds, seeds)
     search = profile.search if profile.search is not None else study.search
     axes = profile_axes(study, profile)

@@ -154,7 +154,7 @@ def make_plan(args: argparse.Namespace, studies: Mapping[str, StudySpec]) -> Pla
     sets = parse_sets(args.set)
     changes = dict(sets)
     if args.data_root:
-        changes["data.root"] = str(Path(args.data_root).expanduser().resolve())
+        changes["data.root"] = args.data_root  # made absolute by the plan, as a profile's is
     plan = plan_study(study, args.profile, seeds=args.seeds, overrides=changes, absolute_data_root=True)
     check_sets_not_varied(sets, plan)
     return plan

@@ -5,16 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 from PIL import Image
+from tiny_configs import tiny_config
 
 from ips.attention import COLOUR_RAMP, LEGEND_WIDTH, MIN_SIDE, attention_map, save_attention_png
 from ips.config import (
     TRAFFIC_SIGNS_TASKS,
-    AggregatorConfig,
     EncoderConfig,
     IPSConfig,
-    MegapixelMNISTConfig,
     TrafficSignsConfig,
-    override,
     replace,
 )
 from ips.data.patches import ImagePatches
@@ -22,11 +20,8 @@ from ips.model import IPSModel, evaluating
 
 
 def small_config(height: int = 200, width: int = 150, memory: int = 3, iteration: int = 100) -> IPSConfig:
-    config = IPSConfig(
-        data=MegapixelMNISTConfig(canvas_height=height, canvas_width=width, train_canvases=2),
-        aggregator=AggregatorConfig(embedding_dim=32),
-    )
-    return override(config, {"selection.memory_size": memory, "selection.iteration_size": iteration})
+    sizes = {"data.canvas_height": height, "data.canvas_width": width, "selection.memory_size": memory}
+    return tiny_config(sizes, **{"selection.iteration_size": iteration})
 
 
 def model_and_image(config: IPSConfig, seed: int = 0) -> tuple[IPSModel, torch.Tensor]:

@@ -10,9 +10,10 @@ import math
 
 import pytest
 import torch
+from tiny_configs import tiny_config
 
 from bench import throughput as bench
-from ips.config import IPSConfig, override
+from ips.config import IPSConfig
 from ips.data import build_datasets
 from ips.model import IPSModel
 from ips.optimisation import build_optimizer
@@ -25,14 +26,14 @@ pytestmark = [
 
 
 def small_config(bf16: bool = False) -> IPSConfig:
-    return override(
-        IPSConfig(),
+    return tiny_config(
         {
             "data.canvas_height": 300,
             "data.canvas_width": 300,
             "data.noise_count": 20,
             "data.train_canvases": 8,
             "data.validation_canvases": 4,
+            "aggregator.embedding_dim": IPSConfig().aggregator.embedding_dim,
             "patches.size": 50,
             "selection.memory_size": 8,
             "selection.iteration_size": 16,
@@ -40,7 +41,7 @@ def small_config(bf16: bool = False) -> IPSConfig:
             "optimisation.epochs": 2,
             "optimisation.warmup_epochs": 0,
             "optimisation.bf16": bf16,
-        },
+        }
     )
 
 

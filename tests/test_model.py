@@ -7,14 +7,11 @@ import math
 
 import pytest
 import torch
+from tiny_configs import tiny_config
 from torch import nn
 
 from ips.config import (
-    AggregatorConfig,
-    IPSConfig,
     MegapixelMNISTConfig,
-    PatchConfig,
-    SelectionConfig,
     TaskConfig,
 )
 from ips.data.patches import ImagePatches
@@ -27,19 +24,22 @@ TASKS = (TaskConfig("majority", "multiclass", 10), TaskConfig("multi", "multilab
 
 def tiny_model(positional: bool = False, seed: int = 0) -> IPSModel:
     torch.manual_seed(seed)
-    config = IPSConfig(
-        data=MegapixelMNISTConfig(canvas_height=4 * PATCH, canvas_width=5 * PATCH, digit_size=1),
-        tasks=TASKS,
-        aggregator=AggregatorConfig(
-            embedding_dim=16,
-            heads=2,
-            key_dim_per_head=4,
-            value_dim_per_head=4,
-            mlp_dim=32,
-            positional_encoding=positional,
-        ),
-        selection=SelectionConfig(memory_size=3, iteration_size=4),
-        patches=PatchConfig(size=PATCH),
+    config = tiny_config(
+        {
+            "data.canvas_height": 4 * PATCH,
+            "data.canvas_width": 5 * PATCH,
+            "data.digit_size": 1,
+            "data.train_canvases": MegapixelMNISTConfig().train_canvases,
+            "tasks": TASKS,
+            "aggregator.embedding_dim": 16,
+            "aggregator.heads": 2,
+            "aggregator.key_dim_per_head": 4,
+            "aggregator.value_dim_per_head": 4,
+            "aggregator.mlp_dim": 32,
+            "aggregator.positional_encoding": positional,
+            "selection.iteration_size": 4,
+            "patches.size": PATCH,
+        }
     )
     return IPSModel(config)
 

@@ -10,13 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny_configs import tiny_config as tiny
 
 from ips.config import (
-    AggregatorConfig,
     IPSConfig,
     MegapixelMNISTConfig,
-    PatchConfig,
-    SelectionConfig,
     TaskConfig,
 )
 from ips.data.patches import ImagePatches
@@ -28,21 +26,28 @@ PATCH = 8
 REPO = Path(__file__).resolve().parents[1]
 
 
-def tiny_config(rows: int, cols: int, memory: int, iteration: int, positional: bool = False) -> IPSConfig:
+def selection_config(
+    rows: int, cols: int, memory: int, iteration: int, positional: bool = False
+) -> IPSConfig:
     """One task (one query token), one head: scores rank patches independently of the set they are in."""
-    return IPSConfig(
-        data=MegapixelMNISTConfig(canvas_height=rows * PATCH, canvas_width=cols * PATCH, digit_size=1),
-        tasks=(TaskConfig("digit"),),
-        aggregator=AggregatorConfig(
-            embedding_dim=16,
-            heads=1,
-            key_dim_per_head=8,
-            value_dim_per_head=8,
-            mlp_dim=32,
-            positional_encoding=positional,
-        ),
-        selection=SelectionConfig(memory_size=memory, iteration_size=iteration, shuffle=False),  # in order
-        patches=PatchConfig(size=PATCH),
+    return tiny(
+        {
+            "data.canvas_height": rows * PATCH,
+            "data.canvas_width": cols * PATCH,
+            "data.digit_size": 1,
+            "data.train_canvases": MegapixelMNISTConfig().train_canvases,
+            "tasks": (TaskConfig("digit"),),
+            "aggregator.embedding_dim": 16,
+            "aggregator.heads": 1,
+            "aggregator.key_dim_per_head": 8,
+            "aggregator.value_dim_per_head": 8,
+            "aggregator.mlp_dim": 32,
+            "aggregator.positional_encoding": positional,
+            "selection.memory_size": memory,
+            "selection.iteration_size": iteration,
+            "selection.shuffle": False,  # patches in order
+            "patches.size": PATCH,
+        }
     )
 
 
@@ -79,7 +84,7 @@ CASES = [  # rows, cols, memory, iteration, positional encoding
 @pytest.mark.parametrize(("rows", "cols", "memory", "iteration", "positional"), CASES)
 def test_selection_is_the_global_top_memory_size(source_kind, rows, cols, memory, iteration, positional):
     torch.manual_seed(rows * cols + memory)
-    model = IPSModel(tiny_config(rows, cols, memory, iteration, positional))
+    model = IPSModel(selection_config(rows, cols, memory, iteration, positional))
     patches = image_patches(rows, cols)
     with evaluating(model), torch.no_grad():
         selection = model.select(SOURCES[source_kind](patches))
@@ -94,7 +99,7 @@ def test_selection_is_the_global_top_memory_size(source_kind, rows, cols, memory
 
 def test_the_two_images_of_a_batch_are_selected_independently():
     torch.manual_seed(0)
-    model = IPSModel(tiny_config(5, 6, 4, 5))
+    model = IPSModel(selection_config(5, 6, 4, 5))
     patches = image_patches(5, 6, batch=2)
     with evaluating(model), torch.no_grad():
         selection = model.select(patches)
@@ -108,7 +113,7 @@ def test_the_two_images_of_a_batch_are_selected_independently():
 @pytest.mark.parametrize("memory", [20, 25])
 def test_memory_at_least_n_returns_every_patch(source_kind, memory):
     torch.manual_seed(1)
-    model = IPSModel(tiny_config(4, 5, memory, 3))
+    model = IPSModel(selection_config(4, 5, memory, 3))
     patches = image_patches(4, 5)
     with evaluating(model):
         selection = model.select(SOURCES[source_kind](patches), return_all_scores=True)
@@ -120,7 +125,7 @@ def test_memory_at_least_n_returns_every_patch(source_kind, memory):
 
 def test_all_scores_of_a_single_iteration_are_the_global_scores():
     torch.manual_seed(2)
-    model = IPSModel(tiny_config(4, 4, 5, 11))  # N = 16: memory 5 + one iteration of 11
+    model = IPSModel(selection_config(4, 4, 5, 11))  # N = 16: memory 5 + one iteration of 11
     patches = image_patches(4, 4)
     with evaluating(model), torch.no_grad():
         selection = model.select(patches, return_all_scores=True)
@@ -198,7 +203,7 @@ def test_shuffle_is_reproducible_and_breaks_ties_at_random():
 
 def test_shuffle_keeps_the_exact_top_memory_size():
     torch.manual_seed(3)
-    model = IPSModel(tiny_config(5, 6, 6, 4))
+    model = IPSModel(selection_config(5, 6, 6, 4))
     patches = image_patches(5, 6)
     with evaluating(model), torch.no_grad():
         selection = model.select(patches, generator=torch.Generator().manual_seed(5))

@@ -6,16 +6,13 @@ import math
 
 import pytest
 import torch
+from tiny_configs import tiny_config
 from torch.utils.data import Dataset
 
 from ips.checkpoint import CheckpointError
 from ips.config import (
-    AggregatorConfig,
     IPSConfig,
     MegapixelMNISTConfig,
-    OptimisationConfig,
-    PatchConfig,
-    SelectionConfig,
     TaskConfig,
     override,
 )
@@ -55,23 +52,27 @@ class OnePatchCarriesTheLabel(Dataset):
 
 def toy_config(**optimisation) -> IPSConfig:
     settings = {"epochs": 2, "batch_size": 16, "lr": 3e-3, "weight_decay": 0.0, "warmup_epochs": 0}
-    return IPSConfig(
-        # Only the geometry is used (the toy dataset draws its own images); a small digit keeps the
-        # Megapixel MNIST placement check satisfied on this small canvas.
-        data=MegapixelMNISTConfig(canvas_height=GRID * PATCH, canvas_width=GRID * PATCH, digit_size=4),
-        tasks=(TaskConfig("label", "multiclass", 4),),
-        aggregator=AggregatorConfig(
-            embedding_dim=32,
-            heads=4,
-            key_dim_per_head=8,
-            value_dim_per_head=8,
-            mlp_dim=64,
-            dropout=0.0,
-            attention_dropout=0.0,
-        ),
-        selection=SelectionConfig(memory_size=4, iteration_size=4, shuffle=False),  # patches in order
-        patches=PatchConfig(size=PATCH),
-        optimisation=OptimisationConfig(**(settings | optimisation)),
+    return tiny_config(
+        {
+            # Only the geometry is used (the toy dataset draws its own images); a small digit keeps the
+            # Megapixel MNIST placement check satisfied on this small canvas.
+            "data.canvas_height": GRID * PATCH,
+            "data.canvas_width": GRID * PATCH,
+            "data.digit_size": 4,
+            "data.train_canvases": MegapixelMNISTConfig().train_canvases,
+            "tasks": (TaskConfig("label", "multiclass", 4),),
+            "aggregator.heads": 4,
+            "aggregator.key_dim_per_head": 8,
+            "aggregator.value_dim_per_head": 8,
+            "aggregator.mlp_dim": 64,
+            "aggregator.dropout": 0.0,
+            "aggregator.attention_dropout": 0.0,
+            "selection.memory_size": 4,
+            "selection.iteration_size": 4,
+            "selection.shuffle": False,  # patches in order
+            "patches.size": PATCH,
+        },
+        **{f"optimisation.{key}": value for key, value in (settings | optimisation).items()},
     )
 
 

@@ -29,9 +29,7 @@ def flat_config(changes: dict[str, Any] | None = None, seed: int = 0) -> dict[st
     """The real flattened ``IPSConfig`` (defaults + ``changes``) plus its ``derived.*`` values."""
     config = override(IPSConfig(seed=seed), dict(changes or {}))
     flat = config.flatten()
-    flat[f"{tracking.DERIVED_PREFIX}number_of_patches"] = config.number_of_patches
-    flat[f"{tracking.DERIVED_PREFIX}object_to_image_ratio"] = config.object_to_image_ratio
-    flat[f"{tracking.DERIVED_PREFIX}object_to_patch_ratio"] = config.object_to_patch_ratio
+    flat.update({tracking.DERIVED_PREFIX + key: value for key, value in config.derived().items()})
     return flat
 
 

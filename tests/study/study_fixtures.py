@@ -32,37 +32,42 @@ TINY_BASE = override(
 )
 
 
-def tiny_study(name: str, axes: dict, epochs: int) -> StudySpec:
-    base = override(TINY_BASE, {"optimisation.epochs": epochs})
+def study_spec(
+    name: str,
+    base: IPSConfig,
+    axes: dict,
+    *,
+    seeds: tuple[int, ...] = (0,),
+    profiles: dict | None = None,
+    search: Search | None = None,
+) -> StudySpec:
+    """A study built as the shipped ones are, for tests: one ``smoke`` profile of the test's own size
+    unless ``profiles`` are given; a grid over ``axes``, or ``search`` with no axes."""
     return StudySpec(
         name=name,
         description=f"test study {name}",
         reproduces="nothing (a test)",
         base=base,
         axes=axes,
-        seeds=(0,),
-        profiles={"smoke": Profile(note="the test's own size")},
+        seeds=seeds,
+        profiles=profiles or {"smoke": Profile(note="the test's own size")},
+        search=search,
     )
+
+
+def tiny_study(name: str, axes: dict, epochs: int) -> StudySpec:
+    return study_spec(name, override(TINY_BASE, {"optimisation.epochs": epochs}), axes)
 
 
 def tiny_search(epochs: int) -> StudySpec:
     """A searched study: 2 suggestions of patch size x lr, each on seeds 0 and 1."""
-    base = override(TINY_BASE, {"optimisation.epochs": epochs})
     search = Search(
         space={"patches.size": Choice((25, 50)), "optimisation.lr": Choice((1e-3, 1e-5))},
         suggestions=2,
         sampler_seed=0,
     )
-    return StudySpec(
-        name="tiny_search",
-        description="test study tiny_search",
-        reproduces="nothing (a test)",
-        base=base,
-        axes={},
-        seeds=(0, 1),
-        profiles={"smoke": Profile(note="the test's own size")},
-        search=search,
-    )
+    base = override(TINY_BASE, {"optimisation.epochs": epochs})
+    return study_spec("tiny_search", base, {}, seeds=(0, 1), search=search)
 
 
 TINY_STUDIES = {

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from study_fixtures import study_spec
 
 from ips.config import IPSConfig, override
-from search_spaces import Choice, LogUniform, Profile, Search, StudySpec
+from search_spaces import Choice, IntUniform, LogUniform, Profile, Search, SpecError, StudySpec, Uniform
 from study.plan import StudyError, get_study, plan_study
 
 BASE = override(
@@ -20,16 +21,8 @@ BASE = override(
 
 
 def make_study(axes, profiles=None, search=None, seeds=(0, 1)):
-    return StudySpec(
-        name="test",
-        description="a test study",
-        reproduces="nothing",
-        base=BASE,
-        axes=axes,
-        seeds=seeds,
-        profiles=profiles or {"paper": Profile(note="as is")},
-        search=search,
-    )
+    profiles = profiles or {"paper": Profile(note="as is")}
+    return study_spec("test", BASE, axes, seeds=seeds, profiles=profiles, search=search)
 
 
 def test_the_grid_is_the_product_of_the_axes_times_the_seeds():
@@ -99,8 +92,8 @@ def test_unknown_profile_and_unknown_profile_axis_are_refused():
     with pytest.raises(StudyError, match="no profile 'fast'"):
         plan_study(make_study({"patches.size": [25]}), "fast")
     profiles = {"paper": Profile(note="x", axes={"selection.memory_size": [5]})}
-    with pytest.raises(StudyError, match="replaces no axis"):
-        plan_study(make_study({"patches.size": [25]}, profiles))
+    with pytest.raises(SpecError, match="replaces no axis"):  # the spec checks itself when built
+        make_study({"patches.size": [25]}, profiles)
 
 
 def test_invalid_profile_override_names_the_profile_and_the_field():
@@ -118,8 +111,45 @@ def test_search_is_checked_on_every_choice_and_both_ends_of_a_range():
     bad = Search(space={"patches.size": Choice((25, 800))}, suggestions=3)
     with pytest.raises(StudyError, match=r"search value \(patches.size=800\)"):
         plan_study(make_study({}, search=bad))
-    with pytest.raises(StudyError, match="log-uniform range must be positive"):
-        plan_study(make_study({}, search=Search(space={"optimisation.lr": LogUniform(0, 1)}, suggestions=1)))
+    with pytest.raises(SpecError, match="log-uniform range must be positive"):
+        LogUniform(0, 1)
+
+
+def test_a_spec_refuses_a_malformed_shape_when_it_is_built():
+    with pytest.raises(SpecError, match="low must be below high"):
+        Uniform(0.5, 0.5)
+    with pytest.raises(SpecError, match="low must be below high"):
+        IntUniform(3, 2)
+    with pytest.raises(SpecError, match="at least one value"):
+        Choice(())
+    with pytest.raises(SpecError, match="suggestions is 0"):
+        Search(space={"patches.size": Choice((25,))}, suggestions=0)
+    with pytest.raises(SpecError, match="not a search distribution"):
+        Search(space={"patches.size": [25, 50]}, suggestions=1)
+    with pytest.raises(SpecError, match="has no values"):
+        make_study({"patches.size": []})
+    with pytest.raises(SpecError, match="both axes and a search"):
+        make_study(
+            {"patches.size": [25]},
+            search=Search(space={"optimisation.lr": LogUniform(1e-4, 1e-2)}, suggestions=1),
+        )
+    with pytest.raises(SpecError, match="mode 'best'"):
+        StudySpec(
+            "x",
+            "d",
+            "r",
+            IPSConfig(),
+            {"patches.size": [25]},
+            (0,),
+            {"paper": Profile(note="x")},
+            mode="best",
+        )
+
+
+def test_corners_are_every_choice_and_both_ends():
+    assert Choice((25, 50, 75)).corners() == [25, 50, 75]
+    assert LogUniform(1e-4, 1e-2).corners() == [1e-4, 1e-2]
+    assert IntUniform(1, 9).corners() == [1, 9] and Uniform(0.1, 0.2).corners() == [0.1, 0.2]
 
 
 def test_seeds_must_be_positive():
